@@ -1,0 +1,198 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Leads;
+using Tandem.Features.Platform;
+using Tandem.Features.Qualification;
+using Tandem.Features.Revenue;
+
+namespace Tandem.Data;
+
+/// <summary>
+/// The one database of Tandem. Provider-specific subclasses (<see cref="SqliteTandemDb"/>,
+/// <see cref="PostgresTandemDb"/>) exist so each provider keeps its own migration set.
+/// </summary>
+public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<AppUser, IdentityRole<Guid>, Guid>(options)
+{
+    public DbSet<Installation> Installations => Set<Installation>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<Lead> Leads => Set<Lead>();
+    public DbSet<Account> Accounts => Set<Account>();
+    public DbSet<Activity> Activities => Set<Activity>();
+    public DbSet<StageTransition> StageTransitions => Set<StageTransition>();
+    public DbSet<Campaign> Campaigns => Set<Campaign>();
+    public DbSet<CampaignSpend> CampaignSpend => Set<CampaignSpend>();
+    public DbSet<Persona> Personas => Set<Persona>();
+    public DbSet<Deal> Deals => Set<Deal>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // Enums are stored by name: readable in SQL, stable when members are reordered.
+        configurationBuilder.Properties<Channel>().HaveConversion<string>().HaveMaxLength(32);
+        configurationBuilder.Properties<CampaignStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<LifecycleStage>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<WorkStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<ActivityType>().HaveConversion<string>().HaveMaxLength(32);
+        configurationBuilder.Properties<DealStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<decimal>().HavePrecision(18, 2);
+    }
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<AppUser>(e =>
+        {
+            e.Property(u => u.DisplayName).HasMaxLength(200);
+            e.Property(u => u.TimeZone).HasMaxLength(64);
+        });
+
+        builder.Entity<Installation>(e =>
+        {
+            e.HasKey(i => i.Id);
+            e.Property(i => i.Id).ValueGeneratedNever();
+        });
+
+        builder.Entity<ApiKey>(e =>
+        {
+            e.Property(k => k.Name).HasMaxLength(100);
+            e.Property(k => k.Prefix).HasMaxLength(16);
+            e.Property(k => k.SecretHash).HasMaxLength(32);
+            e.HasIndex(k => k.Prefix).IsUnique();
+        });
+
+        builder.Entity<AuditEntry>(e =>
+        {
+            e.Property(a => a.Actor).HasMaxLength(256);
+            e.Property(a => a.Action).HasMaxLength(64);
+            e.Property(a => a.EntityType).HasMaxLength(64);
+            e.Property(a => a.EntityId).HasMaxLength(64);
+            e.Property(a => a.Details).HasMaxLength(4000);
+            e.HasIndex(a => a.At);
+        });
+
+        builder.Entity<Lead>(e =>
+        {
+            e.Property(l => l.Email).HasMaxLength(254);
+            e.Property(l => l.Phone).HasMaxLength(20);
+            e.Property(l => l.ExternalSystem).HasMaxLength(50);
+            e.Property(l => l.ExternalId).HasMaxLength(100);
+            e.Property(l => l.FirstName).HasMaxLength(100);
+            e.Property(l => l.LastName).HasMaxLength(100);
+            e.Property(l => l.JobTitle).HasMaxLength(150);
+            e.Property(l => l.Company).HasMaxLength(200);
+            e.Property(l => l.Industry).HasMaxLength(100);
+            e.Property(l => l.Country).HasMaxLength(2);
+            e.Property(l => l.City).HasMaxLength(100);
+            e.Property(l => l.Language).HasMaxLength(10);
+            e.Property(l => l.FirstSource).HasMaxLength(100);
+            e.Property(l => l.FirstMedium).HasMaxLength(100);
+            e.Property(l => l.LatestSource).HasMaxLength(100);
+            e.Ignore(l => l.DisplayName);
+            // One person = one lead: each identifier is unique where present.
+            e.HasIndex(l => l.Email).IsUnique();
+            e.HasIndex(l => l.Phone).IsUnique();
+            e.HasIndex(l => new { l.ExternalSystem, l.ExternalId }).IsUnique();
+            e.HasIndex(l => l.CreatedAt);
+            e.HasIndex(l => new { l.Stage, l.CreatedAt });
+            e.HasIndex(l => l.OwnerId);
+            e.HasIndex(l => l.AccountId);
+            e.HasOne<Account>().WithMany().HasForeignKey(l => l.AccountId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<Persona>().WithMany().HasForeignKey(l => l.PersonaId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<Campaign>().WithMany().HasForeignKey(l => l.FirstCampaignId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<Campaign>().WithMany().HasForeignKey(l => l.LatestCampaignId).OnDelete(DeleteBehavior.SetNull);
+        });
+
+        builder.Entity<Account>(e =>
+        {
+            e.Property(a => a.Name).HasMaxLength(200);
+            e.Property(a => a.Domain).HasMaxLength(253);
+            e.Property(a => a.Industry).HasMaxLength(100);
+            e.Property(a => a.Country).HasMaxLength(2);
+            e.HasIndex(a => a.Domain).IsUnique();
+            e.HasOne<AppUser>().WithMany().HasForeignKey(a => a.OwnerId).OnDelete(DeleteBehavior.SetNull);
+        });
+
+        builder.Entity<Activity>(e =>
+        {
+            e.Property(a => a.UtmSource).HasMaxLength(100);
+            e.Property(a => a.UtmMedium).HasMaxLength(100);
+            e.Property(a => a.UtmCampaign).HasMaxLength(200);
+            e.Property(a => a.Url).HasMaxLength(2048);
+            e.Property(a => a.Outcome).HasMaxLength(100);
+            e.Ignore(a => a.IsMarketingTouch);
+            e.HasIndex(a => new { a.LeadId, a.OccurredAt });
+            e.HasIndex(a => new { a.CampaignId, a.OccurredAt });
+            e.HasOne<Lead>().WithMany().HasForeignKey(a => a.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.SetNull);
+        });
+
+        builder.Entity<StageTransition>(e =>
+        {
+            e.Property(t => t.ByRule).HasMaxLength(200);
+            e.Property(t => t.Reason).HasMaxLength(1000);
+            e.HasIndex(t => new { t.LeadId, t.At });
+            e.HasIndex(t => new { t.To, t.At });
+            e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        builder.Entity<Campaign>(e =>
+        {
+            e.Property(c => c.Name).HasMaxLength(200);
+            e.Property(c => c.Currency).HasMaxLength(3).IsFixedLength();
+            e.Property(c => c.UtmCampaign).HasMaxLength(200);
+            e.HasIndex(c => c.UtmCampaign);
+            e.HasMany(c => c.Spend).WithOne().HasForeignKey(s => s.CampaignId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.OwnerId).OnDelete(DeleteBehavior.SetNull);
+        });
+
+        builder.Entity<CampaignSpend>(e =>
+        {
+            e.Property(s => s.Note).HasMaxLength(500);
+            e.HasIndex(s => new { s.CampaignId, s.On });
+        });
+
+        builder.Entity<Persona>(e =>
+        {
+            e.Property(p => p.Name).HasMaxLength(100);
+            e.Property(p => p.Description).HasMaxLength(2000);
+            e.Property(p => p.Pains).HasMaxLength(2000);
+            e.Property(p => p.Objections).HasMaxLength(2000);
+            e.HasIndex(p => p.Name).IsUnique();
+        });
+
+        builder.Entity<Deal>(e =>
+        {
+            e.Property(d => d.Name).HasMaxLength(200);
+            e.Property(d => d.Currency).HasMaxLength(3).IsFixedLength();
+            e.Property(d => d.LostReason).HasMaxLength(500);
+            e.HasIndex(d => new { d.Status, d.ClosedAt });
+            e.HasIndex(d => d.LeadId);
+            e.HasOne<Lead>().WithMany().HasForeignKey(d => d.LeadId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Account>().WithMany().HasForeignKey(d => d.AccountId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(d => d.OwnerId).OnDelete(DeleteBehavior.SetNull);
+        });
+    }
+}
+
+/// <summary>SQLite flavour: stores times as UTC ticks so they sort and compare in SQL.</summary>
+public sealed class SqliteTandemDb(DbContextOptions<SqliteTandemDb> options) : TandemDb(options)
+{
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        base.ConfigureConventions(configurationBuilder);
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+        configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<UtcTicksConverter>();
+    }
+
+    private sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
+        v => v.UtcTicks,
+        v => new DateTimeOffset(v, TimeSpan.Zero));
+}
+
+/// <summary>PostgreSQL flavour: native <c>timestamptz</c>, <c>uuid</c> and <c>numeric</c>.</summary>
+public sealed class PostgresTandemDb(DbContextOptions<PostgresTandemDb> options) : TandemDb(options);

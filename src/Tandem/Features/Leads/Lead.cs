@@ -1,0 +1,145 @@
+using Tandem.Features.Campaigns;
+
+namespace Tandem.Features.Leads;
+
+/// <summary>Lifecycle stages of the glossary; Recycled and Disqualified are side stages.</summary>
+public enum LifecycleStage
+{
+    Subscriber,
+    Lead,
+    Mql,
+    Sql,
+    Opportunity,
+    Customer,
+    Advocate,
+    Recycled,
+    Disqualified,
+}
+
+/// <summary>Work status of a lead while it is an MQL.</summary>
+public enum WorkStatus
+{
+    None,
+    New,
+    Attempting,
+    Connected,
+    Accepted,
+    Rejected,
+}
+
+/// <summary>
+/// A person in the pipeline, identified by a normalised email, an E.164 phone or an external id
+/// (system + id). One person = one lead record.
+/// </summary>
+public sealed class Lead
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+
+    public string? Email { get; set; }
+    public string? Phone { get; set; }
+    public string? ExternalSystem { get; set; }
+    public string? ExternalId { get; set; }
+
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    public string? JobTitle { get; set; }
+    public string? Company { get; set; }
+    public int? CompanySize { get; set; }
+    public string? Industry { get; set; }
+    public string? Country { get; set; }
+    public string? City { get; set; }
+    public string? Language { get; set; }
+
+    public Guid? AccountId { get; set; }
+    public Guid? OwnerId { get; set; }
+    public Guid? PersonaId { get; set; }
+
+    public LifecycleStage Stage { get; set; } = LifecycleStage.Lead;
+    public WorkStatus WorkStatus { get; set; } = WorkStatus.None;
+    public DateTimeOffset StageChangedAt { get; set; }
+    public int FitScore { get; set; }
+    public int EngagementScore { get; set; }
+
+    /// <summary>First-touch source, kept forever.</summary>
+    public Channel? FirstChannel { get; set; }
+    public string? FirstSource { get; set; }
+    public string? FirstMedium { get; set; }
+    public Guid? FirstCampaignId { get; set; }
+
+    /// <summary>Latest-touch source, updated by each new marketing touch.</summary>
+    public Channel? LatestChannel { get; set; }
+    public string? LatestSource { get; set; }
+    public Guid? LatestCampaignId { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public string DisplayName =>
+        string.Join(' ', new[] { FirstName, LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } name
+            ? name
+            : Email ?? Phone ?? ExternalId ?? Id.ToString();
+}
+
+/// <summary>The company a lead works for, matched by email domain (not free-mail) or company name.</summary>
+public sealed class Account
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public required string Name { get; set; }
+    public string? Domain { get; set; }
+    public string? Industry { get; set; }
+    public int? EmployeeCount { get; set; }
+    public string? Country { get; set; }
+    public Guid? OwnerId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public enum ActivityType
+{
+    PageView,
+    FormSubmission,
+    EmailOpen,
+    EmailClick,
+    Webinar,
+    ContentDownload,
+    DemoRequest,
+    Chat,
+    Call,
+    Meeting,
+    EmailSent,
+    Note,
+}
+
+/// <summary>A touchpoint: something the lead did or that was done with the lead, at a time.</summary>
+public sealed class Activity
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid LeadId { get; set; }
+    public ActivityType Type { get; set; }
+    public DateTimeOffset OccurredAt { get; set; }
+    public Channel? Channel { get; set; }
+    public Guid? CampaignId { get; set; }
+    public string? UtmSource { get; set; }
+    public string? UtmMedium { get; set; }
+    public string? UtmCampaign { get; set; }
+    public string? Url { get; set; }
+    public Guid? ActorUserId { get; set; }
+    public string? Outcome { get; set; }
+    /// <summary>Free-form properties as a JSON object.</summary>
+    public string? Properties { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public bool IsMarketingTouch => Type is not (ActivityType.Call or ActivityType.Meeting or ActivityType.EmailSent or ActivityType.Note);
+}
+
+/// <summary>One lifecycle transition: from, to, when, who or which rule, and why. Never updated, never deleted.</summary>
+public sealed class StageTransition
+{
+    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid LeadId { get; set; }
+    public LifecycleStage? From { get; set; }
+    public LifecycleStage To { get; set; }
+    public DateTimeOffset At { get; set; }
+    public Guid? ByUserId { get; set; }
+    public string? ByRule { get; set; }
+    public string? Reason { get; set; }
+}

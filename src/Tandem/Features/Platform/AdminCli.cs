@@ -1,0 +1,144 @@
+using Tandem.Data;
+
+namespace Tandem.Features.Platform;
+
+/// <summary>
+/// Operator commands in the same executable: <c>dotnet run --project src/Tandem -- admin &lt;command&gt;</c>.
+/// Exit codes: 0 success, 1 the operation failed, 2 usage error.
+/// </summary>
+public static class AdminCli
+{
+    public const string Usage = """
+        Usage: tandem admin <command> [options]
+
+        Commands:
+          migrate                                   Apply pending database migrations.
+          create-user --email E --role R [--name N] Create a user (roles: Admin, Marketing, Sales, SalesManager;
+                                                    several with commas). Prints a generated password once.
+          create-api-key --name N --scopes S        Create an API key (scopes: ingest, read, admin; commas).
+                                                    Prints the key once; only its hash is stored.
+          help                                      Show this text.
+
+        Database settings come from the usual configuration: Tandem__Database__Provider, ConnectionStrings__Tandem.
+        """;
+
+    public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    {
+        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        {
+            (args.Length == 0 ? error : output).WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        var command = args[0];
+        if (!TryParseOptions(args[1..], out var options, out var parseError))
+            return UsageError(error, parseError!);
+        try
+        {
+            switch (command)
+            {
+                case "migrate":
+                    await services.MigrateAsync();
+                    output.WriteLine("Database is up to date.");
+                    return 0;
+                case "create-user":
+                    return await CreateUserAsync(services, options, output, error);
+                case "create-api-key":
+                    return await CreateApiKeyAsync(services, options, output, error);
+                default:
+                    return UsageError(error, $"Unknown command '{command}'.");
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> CreateUserAsync(IServiceProvider services, Dictionary<string, string> options, TextWriter output, TextWriter error)
+    {
+        if (!options.TryGetValue("email", out var email))
+            return UsageError(error, "create-user needs --email.");
+        if (!options.TryGetValue("role", out var role))
+            return UsageError(error, "create-user needs --role.");
+        await services.MigrateAsync();
+        await using var scope = services.CreateAsyncScope();
+        var admin = scope.ServiceProvider.GetRequiredService<UserAdmin>();
+        var result = await admin.CreateAsync(email, options.GetValueOrDefault("name"),
+            role.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), null, "cli", null);
+        if (!result.Succeeded)
+        {
+            foreach (var (field, messages) in result.Errors)
+                foreach (var message in messages)
+                    error.WriteLine($"error: {field}: {message}");
+            return 1;
+        }
+        var (user, password) = result.Value;
+        if (user.Roles.Contains(Roles.Admin))
+            scope.ServiceProvider.GetRequiredService<SetupState>().Done = true;
+        output.WriteLine($"Created user {user.Email} ({string.Join(", ", user.Roles)}), id {user.Id}.");
+        output.WriteLine($"Password (shown once, store it now): {password}");
+        return 0;
+    }
+
+    private static async Task<int> CreateApiKeyAsync(IServiceProvider services, Dictionary<string, string> options, TextWriter output, TextWriter error)
+    {
+        if (!options.TryGetValue("name", out var name) || string.IsNullOrWhiteSpace(name))
+            return UsageError(error, "create-api-key needs --name.");
+        if (name.Length > 100)
+            return UsageError(error, "--name is limited to 100 characters.");
+        var (scopes, invalid) = Scopes.Parse(options.GetValueOrDefault("scopes"));
+        if (scopes is null)
+            return UsageError(error, $"Unknown scope '{invalid}'. Known scopes: {string.Join(", ", Scopes.All)}.");
+        if (scopes.Count == 0)
+            return UsageError(error, "create-api-key needs --scopes (ingest, read, admin).");
+        await services.MigrateAsync();
+        await using var scope = services.CreateAsyncScope();
+        var created = await scope.ServiceProvider.GetRequiredService<ApiKeyService>().CreateAsync(name, scopes, null, "cli");
+        output.WriteLine($"Created API key '{created.Name}' ({string.Join(",", created.Scopes)}), id {created.Id}.");
+        output.WriteLine($"Key (shown once, store it now): {created.Key}");
+        return 0;
+    }
+
+    private static bool TryParseOptions(string[] args, out Dictionary<string, string> options, out string? error)
+    {
+        options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                error = $"Unexpected argument '{arg}'.";
+                return false;
+            }
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            string key, value;
+            if (eq > 0)
+            {
+                key = arg[2..eq];
+                value = arg[(eq + 1)..];
+            }
+            else
+            {
+                if (i + 1 >= args.Length)
+                {
+                    error = $"Option '{arg}' needs a value.";
+                    return false;
+                }
+                key = arg[2..];
+                value = args[++i];
+            }
+            options[key] = value;
+        }
+        return true;
+    }
+
+    private static int UsageError(TextWriter error, string message)
+    {
+        error.WriteLine($"error: {message}");
+        error.WriteLine();
+        error.WriteLine(Usage);
+        return 2;
+    }
+}

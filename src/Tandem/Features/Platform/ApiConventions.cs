@@ -1,0 +1,174 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Tandem.Features.Platform;
+
+/// <summary>A page of results. <see cref="TotalCount"/> counts every match, not just this page.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, int PageNumber, int PageSize, int TotalCount);
+
+/// <summary>Paging query parameters shared by every list endpoint: <c>?page=1&amp;pageSize=50</c>.</summary>
+public sealed class PageQuery
+{
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 200;
+
+    [Range(1, int.MaxValue)]
+    public int? Page { get; set; }
+
+    [Range(1, MaxPageSize)]
+    public int? PageSize { get; set; }
+
+    public int PageNumber => Page ?? 1;
+    public int Size => PageSize ?? DefaultPageSize;
+    public int Skip => (PageNumber - 1) * Size;
+}
+
+/// <summary>Settings under <c>Tandem:Api</c> and <c>Tandem:RateLimits</c>.</summary>
+public sealed class ApiOptions
+{
+    /// <summary>Largest request body accepted by /api (bytes); larger bodies get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+    /// <summary>POSTs per minute and per client IP to the public sign-in and setup forms.</summary>
+    public int AuthAttemptsPerMinute { get; set; } = 20;
+    /// <summary>Requests per minute and per API key (or IP when anonymous) to /api.</summary>
+    public int ApiRequestsPerMinute { get; set; } = 60_000;
+}
+
+/// <summary>Turns any unhandled exception into a ProblemDetails 500 (or the status a BadHttpRequestException carries).</summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
+            OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", null),
+            _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", (string?)null),
+        };
+        if (status >= 500)
+            log.LogError(exception, "Unhandled exception on {Method} {Path}", context.Request.Method, context.Request.Path);
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
+    }
+}
+
+public static class ApiConventions
+{
+    public const string RateLimitAuthForms = "auth-forms";
+
+    public static IServiceCollection AddTandemApiConventions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<ApiOptions>(configuration.GetSection("Tandem:Api"));
+        services.Configure<ApiOptions>(o =>
+        {
+            var limits = configuration.GetSection("Tandem:RateLimits");
+            o.AuthAttemptsPerMinute = limits.GetValue("AuthAttemptsPerMinute", o.AuthAttemptsPerMinute);
+            o.ApiRequestsPerMinute = limits.GetValue("ApiRequestsPerMinute", o.ApiRequestsPerMinute);
+        });
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            ctx.ProblemDetails.Instance ??= ctx.HttpContext.Request.Path;
+            ctx.ProblemDetails.Extensions.TryAdd("traceId", ctx.HttpContext.TraceIdentifier);
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddValidation();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.AllowTrailingCommas = false;
+        });
+
+        var limits = new ApiOptions();
+        configuration.GetSection("Tandem:Api").Bind(limits);
+        limits.AuthAttemptsPerMinute = configuration.GetValue("Tandem:RateLimits:AuthAttemptsPerMinute", limits.AuthAttemptsPerMinute);
+        limits.ApiRequestsPerMinute = configuration.GetValue("Tandem:RateLimits:ApiRequestsPerMinute", limits.ApiRequestsPerMinute);
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
+            {
+                var ip = ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                if (HttpMethods.IsPost(ctx.Request.Method) &&
+                    (ctx.Request.Path.StartsWithSegments("/login") || ctx.Request.Path.StartsWithSegments("/setup")))
+                    return RateLimitPartition.GetFixedWindowLimiter($"auth:{ip}", _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = Math.Max(1, limits.AuthAttemptsPerMinute),
+                        Window = TimeSpan.FromMinutes(1),
+                    });
+                if (ctx.Request.Path.StartsWithSegments("/api"))
+                {
+                    var who = ctx.Request.Headers["X-Api-Key"].ToString() is { Length: > 0 } k ? k
+                        : ctx.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : ip;
+                    return RateLimitPartition.GetFixedWindowLimiter($"api:{who}", _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = Math.Max(1, limits.ApiRequestsPerMinute),
+                        Window = TimeSpan.FromMinutes(1),
+                    });
+                }
+                return RateLimitPartition.GetNoLimiter("none");
+            });
+            o.OnRejected = async (ctx, ct) =>
+            {
+                var retryAfter = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
+                ctx.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var problems = ctx.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
+                await problems.WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = ctx.HttpContext,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"Rate limit reached; retry after {ctx.HttpContext.Response.Headers.RetryAfter} seconds.",
+                    },
+                });
+            };
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Rejects /api bodies over the configured limit with 413 before they are read (by Content-Length),
+    /// and caps chunked bodies through the server's body-size feature.
+    /// </summary>
+    public static IApplicationBuilder UseApiBodyLimit(this IApplicationBuilder app) => app.Use(async (ctx, next) =>
+    {
+        if (ctx.Request.Path.StartsWithSegments("/api"))
+        {
+            var limit = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
+            if (ctx.Request.ContentLength > limit)
+            {
+                ctx.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                await ctx.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = ctx,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status413PayloadTooLarge,
+                        Title = "Request body too large",
+                        Detail = $"The request body is {ctx.Request.ContentLength} bytes; the limit is {limit} bytes.",
+                    },
+                });
+                return;
+            }
+            if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+                feature.MaxRequestBodySize = limit;
+        }
+        await next(ctx);
+    });
+
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFoundProblem(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);
+
+    /// <summary>A ValidationProblem with one field error.</summary>
+    public static Microsoft.AspNetCore.Http.HttpResults.ValidationProblem FieldError(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+}

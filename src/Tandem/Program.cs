@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Localization;
+using MudBlazor.Services;
+using Scalar.AspNetCore;
+using Tandem;
+using Tandem.Components;
+using Tandem.Data;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Demo;
+using Tandem.Features.Leads;
+using Tandem.Features.Platform;
+
+var launch = LaunchArguments.Parse(args);
+var builder = WebApplication.CreateBuilder(launch.HostArgs);
+
+if (!builder.Environment.IsDevelopment() || launch.IsAdmin)
+{
+    builder.Logging.ClearProviders();
+    if (launch.IsAdmin)
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+    else
+        builder.Logging.AddJsonConsole(o => o.UseUtcTimestamp = true);
+}
+if (builder.Configuration["urls"] is null && builder.Configuration["ASPNETCORE_URLS"] is null && builder.Configuration["Kestrel:Endpoints:Http:Url"] is null)
+    builder.WebHost.UseUrls("http://localhost:5080");
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(builder.Configuration.GetValue("Tandem:ShutdownTimeoutSeconds", 30)));
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddTandemDatabase(builder.Configuration);
+builder.Services.AddTandemAuth(builder.Configuration);
+builder.Services.AddTandemApiConventions(builder.Configuration);
+builder.Services.AddScoped<UserAdmin>();
+builder.Services.AddScoped<SetupService>();
+builder.Services.AddSingleton<SetupState>();
+builder.Services.AddScoped<DemoSeeder>();
+builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddCascadingAuthenticationState();
+builder.Services.AddMudServices();
+builder.Services.AddHttpContextAccessor();
+
+var app = builder.Build();
+
+if (launch.IsAdmin)
+    return await AdminCli.RunAsync(app.Services, launch.AdminArgs, Console.Out, Console.Error);
+
+if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value.MigrateOnStart)
+    await app.Services.MigrateAsync();
+if (launch.Demo)
+    await app.Services.SeedDemoAsync(Console.Out);
+
+app.UseExceptionHandler();
+app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
+app.UseRequestLocalization(o =>
+{
+    string[] cultures = ["en", "fr"];
+    o.SetDefaultCulture("en").AddSupportedCultures(cultures).AddSupportedUICultures(cultures);
+    o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+});
+app.UseApiBodyLimit();
+app.UseRateLimiter();
+app.UseSetupRedirect();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets();
+app.MapOperationsEndpoints();
+app.MapCultureEndpoint();
+app.MapAccountEndpoints();
+app.MapOpenApi().AllowAnonymous();
+app.MapScalarApiReference("/docs/api", o => o
+    .WithTitle("Tandem API")
+    .WithOpenApiRoutePattern("/openapi/{documentName}.json")
+    .DisableDefaultFonts()).AllowAnonymous();
+
+var api = app.MapGroup("/api/v1");
+api.MapPlatformApi();
+api.MapLeadsApi();
+api.MapCampaignsApi();
+app.MapFallback("/api/{**path}", (HttpContext ctx) =>
+    ApiConventions.NotFoundProblem($"No API endpoint at {ctx.Request.Method} {ctx.Request.Path}."));
+
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await app.RunAsync();
+return 0;
+
+/// <summary>Exposed for WebApplicationFactory in the tests.</summary>
+public partial class Program;
