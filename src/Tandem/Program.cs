@@ -78,8 +78,6 @@ var api = app.MapGroup("/api/v1");
 api.MapPlatformApi();
 api.MapLeadsApi();
 api.MapCampaignsApi();
-app.MapFallback("/api/{**path}", (HttpContext ctx) =>
-    ApiConventions.NotFoundProblem($"No API endpoint at {ctx.Request.Method} {ctx.Request.Path}."));
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

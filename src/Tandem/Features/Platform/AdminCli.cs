@@ -24,10 +24,12 @@ public static class AdminCli
 
     public static async Task<int> RunAsync(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
-        if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+        if (args.Length == 0)
+            return UsageError(error, "No command given.");
+        if (args[0] is "help" or "--help" or "-h")
         {
-            (args.Length == 0 ? error : output).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
+            output.WriteLine(Usage);
+            return 0;
         }
         var command = args[0];
         if (!TryParseOptions(args[1..], out var options, out var parseError))

@@ -1,0 +1,211 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Tandem.Data;
+using Tandem.Features.Platform;
+using Tandem.Tests.Infrastructure;
+
+namespace Tandem.Tests.Platform;
+
+/// <summary>
+/// Every /api endpoint against every kind of caller: anonymous, each role through the UI cookie, and an API
+/// key of each scope. The table below is the contract; a test fails when an endpoint is missing from it.
+/// </summary>
+public abstract class ApiAuthorizationTests(DatabaseProvider provider)
+{
+    /// <summary>Method, route template as mapped, the scope it requires.</summary>
+    public static readonly (string Method, string Route, string Scope)[] Endpoints =
+    [
+        ("GET", "/api/v1/me", Scopes.Read),
+        ("GET", "/api/v1/users/", Scopes.Admin),
+        ("GET", "/api/v1/users/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/users/", Scopes.Admin),
+        ("PUT", "/api/v1/users/{id:guid}/roles", Scopes.Admin),
+        ("POST", "/api/v1/users/{id:guid}/deactivate", Scopes.Admin),
+        ("POST", "/api/v1/users/{id:guid}/reactivate", Scopes.Admin),
+        ("GET", "/api/v1/api-keys/", Scopes.Admin),
+        ("POST", "/api/v1/api-keys/", Scopes.Admin),
+        ("DELETE", "/api/v1/api-keys/{id:guid}", Scopes.Admin),
+        ("GET", "/api/v1/leads/", Scopes.Read),
+        ("GET", "/api/v1/leads/{id:guid}", Scopes.Read),
+        ("GET", "/api/v1/campaigns/", Scopes.Read),
+        ("GET", "/api/v1/campaigns/{id:guid}", Scopes.Read),
+    ];
+
+    [Fact]
+    public async Task EveryApiEndpointIsInTheAuthorizationTable()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var mapped = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/v1", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => $"{m} {e.RoutePattern.RawText}"))
+            .Order(StringComparer.Ordinal).ToList();
+        var table = Endpoints.Select(e => $"{e.Method} {e.Route}").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(table, mapped);
+    }
+
+    [Fact]
+    public async Task EachRoleAndEachKeyScopeGetsExactlyTheAccessItsScopesGrant()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var callers = new List<(string Name, HttpClient Client, IReadOnlyList<string> Scopes)>
+        {
+            ("anonymous", app.CreateApiClient(), []),
+        };
+        foreach (var role in Roles.All)
+        {
+            var email = $"{role.ToLowerInvariant()}@example.com";
+            var (_, password) = await app.CreateUserAsync(email, role);
+            var client = app.CreateBrowserClient();
+            await TandemApp.SignInAsync(client, email, password);
+            callers.Add(($"{role} (cookie)", client, Scopes.GrantedByRole(role)));
+        }
+        foreach (var scope in Scopes.All)
+            callers.Add(($"key[{scope}]", app.CreateApiClient(await app.CreateApiKeyAsync(scope)), [scope]));
+
+        var failures = new List<string>();
+        foreach (var (method, route, scope) in Endpoints)
+        {
+            var path = route.Replace("{id:guid}", Guid.CreateVersion7().ToString(), StringComparison.Ordinal);
+            foreach (var (name, client, scopes) in callers)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method is "POST" or "PUT")
+                    request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+                using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+                var status = (int)response.StatusCode;
+                var expected = name == "anonymous" ? "401" : scopes.Contains(scope) ? "allowed" : "403";
+                var actual = status is 401 or 403 ? status.ToString(System.Globalization.CultureInfo.InvariantCulture) : "allowed";
+                if (expected != actual)
+                    failures.Add($"{method} {route} as {name}: expected {expected}, got {status}");
+                if (status is 401 or 403)
+                    Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+                Assert.NotEqual(500, status);
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public async Task KeyWithTheWrongScopeGets403ProblemDetails()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var client = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Ingest));
+
+        var response = await client.GetAsync("/api/v1/leads", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemShape>(TestContext.Current.CancellationToken);
+        Assert.Equal(403, problem!.Status);
+        Assert.False(string.IsNullOrEmpty(problem.Title));
+    }
+
+    [Fact]
+    public async Task KeyWorksInEitherHeaderAndStopsWorkingWhenRevoked()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var key = await app.CreateApiKeyAsync(Scopes.Read);
+
+        var bearer = app.CreateApiClient(key);
+        Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync("/api/v1/me", TestContext.Current.CancellationToken)).StatusCode);
+        var header = app.CreateApiClient();
+        header.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var me = await header.GetFromJsonAsync<MeResponse>("/api/v1/me", TestContext.Current.CancellationToken);
+        Assert.Equal("apiKey", me!.Kind);
+        Assert.Equal([Scopes.Read], me.Scopes);
+
+        var id = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().ApiKeys.Select(k => k.Id).SingleAsync());
+        await app.WithServiceAsync(sp => sp.GetRequiredService<ApiKeyService>().RevokeAsync(id, null, "test"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bearer.GetAsync("/api/v1/me", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TamperedOrUnknownKeysAreRejected()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var key = await app.CreateApiKeyAsync(Scopes.Read);
+        foreach (var bad in new[] { key[..^1] + (key[^1] == 'a' ? 'b' : 'a'), "tdm_000000000000_abc", "not-a-key", key + "x" })
+        {
+            var response = await app.CreateApiClient(bad).GetAsync("/api/v1/me", TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task KeysAreStoredOnlyAsHashes()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var key = await app.CreateApiKeyAsync(Scopes.Admin);
+        var secret = key[(key.LastIndexOf('_') + 1)..];
+
+        var stored = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().ApiKeys.AsNoTracking().SingleAsync());
+
+        Assert.Equal(32, stored.SecretHash.Length);
+        Assert.DoesNotContain(secret, Convert.ToHexString(stored.SecretHash), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(secret, stored.Prefix, StringComparison.Ordinal);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(secret)), stored.SecretHash);
+    }
+
+    [Fact]
+    public async Task AdminKeyCanCreateAKeyThatIsShownOnceAndAuthenticates()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin));
+
+        var created = await admin.PostAsJsonAsync("/api/v1/api-keys", new { name = "Typeform", scopes = new[] { "ingest", "read" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await created.Content.ReadFromJsonAsync<CreatedApiKey>(TestContext.Current.CancellationToken);
+        Assert.StartsWith("tdm_", body!.Key, StringComparison.Ordinal);
+
+        var list = await admin.GetStringAsync("/api/v1/api-keys", TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(body.Key, list, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateApiClient(body.Key).GetAsync("/api/v1/leads", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AdminKeyManagesUsersWithFieldErrorsForBadInput()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin));
+
+        var bad = await admin.PostAsJsonAsync("/api/v1/users", new { email = "nope", roles = new[] { "Pilot" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var problem = await bad.Content.ReadFromJsonAsync<ProblemShape>(TestContext.Current.CancellationToken);
+        Assert.Contains(problem!.Errors!.Keys, k => k.Equals("Email", StringComparison.OrdinalIgnoreCase));
+
+        var unknownRole = await admin.PostAsJsonAsync("/api/v1/users", new { email = "rep@example.com", roles = new[] { "Pilot" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, unknownRole.StatusCode);
+        Assert.Contains("roles", (await unknownRole.Content.ReadFromJsonAsync<ProblemShape>(TestContext.Current.CancellationToken))!.Errors!.Keys);
+
+        var created = await admin.PostAsJsonAsync("/api/v1/users", new { email = "rep@example.com", displayName = "Rita Rep", roles = new[] { "Sales" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var user = await created.Content.ReadFromJsonAsync<CreateUserResponse>(TestContext.Current.CancellationToken);
+        Assert.False(string.IsNullOrEmpty(user!.GeneratedPassword));
+
+        var duplicate = await admin.PostAsJsonAsync("/api/v1/users", new { email = "REP@example.com", roles = new[] { "Sales" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, duplicate.StatusCode);
+
+        var promoted = await admin.PutAsJsonAsync($"/api/v1/users/{user.User.Id}/roles", new { roles = new[] { "SalesManager" } }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, promoted.StatusCode);
+        Assert.Equal(["SalesManager"], (await promoted.Content.ReadFromJsonAsync<UserSummary>(TestContext.Current.CancellationToken))!.Roles);
+
+        var deactivated = await admin.PostAsync($"/api/v1/users/{user.User.Id}/deactivate", null, TestContext.Current.CancellationToken);
+        Assert.False((await deactivated.Content.ReadFromJsonAsync<UserSummary>(TestContext.Current.CancellationToken))!.IsActive);
+        var audit = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().AuditEntries.Select(a => a.Action).ToListAsync());
+        Assert.Contains("user.created", audit);
+        Assert.Contains("user.roles-set", audit);
+        Assert.Contains("user.deactivated", audit);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync($"/api/v1/users/{Guid.CreateVersion7()}/deactivate", null, TestContext.Current.CancellationToken)).StatusCode);
+    }
+}
+
+public sealed record ProblemShape(string? Type, string? Title, int? Status, string? Detail, string? Instance, Dictionary<string, string[]>? Errors);
+
+public sealed class ApiAuthorizationOnSqlite() : ApiAuthorizationTests(DatabaseProvider.Sqlite);
+
+public sealed class ApiAuthorizationOnPostgres() : ApiAuthorizationTests(DatabaseProvider.Postgres);
