@@ -5,6 +5,7 @@ using Tandem;
 using Tandem.Components;
 using Tandem.Data;
 using Tandem.Features.Campaigns;
+using Tandem.Features.Capture;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
@@ -32,6 +33,10 @@ builder.Services.AddScoped<UserAdmin>();
 builder.Services.AddScoped<SetupService>();
 builder.Services.AddSingleton<SetupState>();
 builder.Services.AddScoped<DemoSeeder>();
+builder.Services.AddSingleton<CaptureCatalog>();
+builder.Services.AddScoped<CaptureService>();
+builder.Services.AddScoped<ActivityCapture>();
+builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -77,6 +82,7 @@ app.MapScalarApiReference("/docs/api", o => o
 var api = app.MapGroup("/api/v1");
 api.MapPlatformApi();
 api.MapLeadsApi();
+api.MapCaptureApi();
 api.MapCampaignsApi();
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

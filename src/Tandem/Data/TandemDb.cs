@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Tandem.Features.Campaigns;
+using Tandem.Features.Capture;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Qualification;
@@ -27,6 +28,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<CampaignSpend> CampaignSpend => Set<CampaignSpend>();
     public DbSet<Persona> Personas => Set<Persona>();
     public DbSet<Deal> Deals => Set<Deal>();
+    public DbSet<CustomFieldDefinition> CustomFieldDefinitions => Set<CustomFieldDefinition>();
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -37,6 +40,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         configurationBuilder.Properties<WorkStatus>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<ActivityType>().HaveConversion<string>().HaveMaxLength(32);
         configurationBuilder.Properties<DealStatus>().HaveConversion<string>().HaveMaxLength(16);
+        configurationBuilder.Properties<CustomFieldType>().HaveConversion<string>().HaveMaxLength(16);
         configurationBuilder.Properties<decimal>().HavePrecision(18, 2);
     }
 
@@ -91,6 +95,13 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(l => l.FirstSource).HasMaxLength(100);
             e.Property(l => l.FirstMedium).HasMaxLength(100);
             e.Property(l => l.LatestSource).HasMaxLength(100);
+            e.Property(l => l.LatestMedium).HasMaxLength(100);
+            e.Property(l => l.FirstReferrer).HasMaxLength(2048);
+            e.Property(l => l.FirstLandingPage).HasMaxLength(2048);
+            e.Property(l => l.LatestReferrer).HasMaxLength(2048);
+            e.Property(l => l.LatestLandingPage).HasMaxLength(2048);
+            e.Property(l => l.ConsentSource).HasMaxLength(200);
+            e.Property(l => l.CustomFields).HasMaxLength(16000);
             e.Ignore(l => l.DisplayName);
             // One person = one lead: each identifier is unique where present.
             e.HasIndex(l => l.Email).IsUnique();
@@ -122,6 +133,10 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(a => a.UtmSource).HasMaxLength(100);
             e.Property(a => a.UtmMedium).HasMaxLength(100);
             e.Property(a => a.UtmCampaign).HasMaxLength(200);
+            e.Property(a => a.UtmTerm).HasMaxLength(200);
+            e.Property(a => a.UtmContent).HasMaxLength(200);
+            e.Property(a => a.Referrer).HasMaxLength(2048);
+            e.Property(a => a.Source).HasMaxLength(120);
             e.Property(a => a.Url).HasMaxLength(2048);
             e.Property(a => a.Outcome).HasMaxLength(100);
             e.Ignore(a => a.IsMarketingTouch);
@@ -165,6 +180,22 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.HasIndex(p => p.Name).IsUnique();
         });
 
+        builder.Entity<CustomFieldDefinition>(e =>
+        {
+            e.Property(c => c.Key).HasMaxLength(50);
+            e.Property(c => c.Label).HasMaxLength(100);
+            e.HasIndex(c => c.Key).IsUnique();
+        });
+
+        builder.Entity<IdempotencyRecord>(e =>
+        {
+            e.Property(r => r.Key).HasMaxLength(300);
+            e.Property(r => r.RequestHash).HasMaxLength(32);
+            e.Property(r => r.Location).HasMaxLength(300);
+            e.HasIndex(r => r.Key).IsUnique();
+            e.HasIndex(r => r.ExpiresAt);
+        });
+
         builder.Entity<Deal>(e =>
         {
             e.Property(d => d.Name).HasMaxLength(200);
@@ -187,7 +218,14 @@ public sealed class SqliteTandemDb(DbContextOptions<SqliteTandemDb> options) : T
         base.ConfigureConventions(configurationBuilder);
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
         configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<UtcTicksConverter>();
+        // SQLite has no decimal type: money is stored as integer cents so it sorts, compares and sums correctly in SQL.
+        configurationBuilder.Properties<decimal>().HaveConversion<CentsConverter>();
+        configurationBuilder.Properties<decimal?>().HaveConversion<CentsConverter>();
     }
+
+    private sealed class CentsConverter() : ValueConverter<decimal, long>(
+        v => (long)Math.Round(v * 100m, MidpointRounding.ToEven),
+        v => v / 100m);
 
     private sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
         v => v.UtcTicks,

@@ -54,6 +54,19 @@ public sealed class Lead
     public Guid? OwnerId { get; set; }
     public Guid? PersonaId { get; set; }
 
+    /// <summary>Consent: explicit email opt-in (null = never asked), do-not-email, do-not-call, with when and where it was given.</summary>
+    public bool? EmailOptIn { get; set; }
+    public bool DoNotEmail { get; set; }
+    public bool DoNotCall { get; set; }
+    public DateTimeOffset? ConsentAt { get; set; }
+    public string? ConsentSource { get; set; }
+
+    /// <summary>Values of admin-defined custom fields, as a JSON object (key → typed value).</summary>
+    public string? CustomFields { get; set; }
+
+    /// <summary>Fields a person edited by hand; automatic merges never overwrite them.</summary>
+    public List<string> ManualFields { get; set; } = [];
+
     public LifecycleStage Stage { get; set; } = LifecycleStage.Lead;
     public WorkStatus WorkStatus { get; set; } = WorkStatus.None;
     public DateTimeOffset StageChangedAt { get; set; }
@@ -65,11 +78,18 @@ public sealed class Lead
     public string? FirstSource { get; set; }
     public string? FirstMedium { get; set; }
     public Guid? FirstCampaignId { get; set; }
+    public string? FirstReferrer { get; set; }
+    public string? FirstLandingPage { get; set; }
+    public DateTimeOffset? FirstTouchAt { get; set; }
 
     /// <summary>Latest-touch source, updated by each new marketing touch.</summary>
     public Channel? LatestChannel { get; set; }
     public string? LatestSource { get; set; }
+    public string? LatestMedium { get; set; }
     public Guid? LatestCampaignId { get; set; }
+    public string? LatestReferrer { get; set; }
+    public string? LatestLandingPage { get; set; }
+    public DateTimeOffset? LatestTouchAt { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
@@ -96,6 +116,7 @@ public sealed class Account
 public enum ActivityType
 {
     PageView,
+    LeadCaptured,
     FormSubmission,
     EmailOpen,
     EmailClick,
@@ -121,7 +142,12 @@ public sealed class Activity
     public string? UtmSource { get; set; }
     public string? UtmMedium { get; set; }
     public string? UtmCampaign { get; set; }
+    public string? UtmTerm { get; set; }
+    public string? UtmContent { get; set; }
+    public string? Referrer { get; set; }
     public string? Url { get; set; }
+    /// <summary>Where the touch came from: <c>api</c>, <c>form:&lt;key&gt;</c>, <c>webhook:&lt;name&gt;</c>, <c>import:&lt;id&gt;</c>, <c>ui</c>.</summary>
+    public string? Source { get; set; }
     public Guid? ActorUserId { get; set; }
     public string? Outcome { get; set; }
     /// <summary>Free-form properties as a JSON object.</summary>

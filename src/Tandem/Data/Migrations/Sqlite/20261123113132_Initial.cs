@@ -94,6 +94,39 @@ namespace Tandem.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "CustomFieldDefinitions",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Key = table.Column<string>(type: "TEXT", maxLength: 50, nullable: false),
+                    Label = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Type = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_CustomFieldDefinitions", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "IdempotencyRecords",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Key = table.Column<string>(type: "TEXT", maxLength: 300, nullable: false),
+                    RequestHash = table.Column<byte[]>(type: "BLOB", maxLength: 32, nullable: false),
+                    StatusCode = table.Column<int>(type: "INTEGER", nullable: false),
+                    ResponseBody = table.Column<string>(type: "TEXT", nullable: true),
+                    Location = table.Column<string>(type: "TEXT", maxLength: 300, nullable: true),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    ExpiresAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_IdempotencyRecords", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Installations",
                 columns: table => new
                 {
@@ -271,7 +304,7 @@ namespace Tandem.Data.Migrations.Sqlite
                     Status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     StartsOn = table.Column<DateOnly>(type: "TEXT", nullable: true),
                     EndsOn = table.Column<DateOnly>(type: "TEXT", nullable: true),
-                    Budget = table.Column<decimal>(type: "TEXT", precision: 18, scale: 2, nullable: false),
+                    Budget = table.Column<long>(type: "INTEGER", precision: 18, scale: 2, nullable: false),
                     Currency = table.Column<string>(type: "TEXT", fixedLength: true, maxLength: 3, nullable: false),
                     OwnerId = table.Column<Guid>(type: "TEXT", nullable: true),
                     UtmCampaign = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
@@ -295,7 +328,7 @@ namespace Tandem.Data.Migrations.Sqlite
                     Id = table.Column<Guid>(type: "TEXT", nullable: false),
                     CampaignId = table.Column<Guid>(type: "TEXT", nullable: false),
                     On = table.Column<DateOnly>(type: "TEXT", nullable: false),
-                    Amount = table.Column<decimal>(type: "TEXT", precision: 18, scale: 2, nullable: false),
+                    Amount = table.Column<long>(type: "INTEGER", precision: 18, scale: 2, nullable: false),
                     Note = table.Column<string>(type: "TEXT", maxLength: 500, nullable: true)
                 },
                 constraints: table =>
@@ -330,6 +363,13 @@ namespace Tandem.Data.Migrations.Sqlite
                     AccountId = table.Column<Guid>(type: "TEXT", nullable: true),
                     OwnerId = table.Column<Guid>(type: "TEXT", nullable: true),
                     PersonaId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    EmailOptIn = table.Column<bool>(type: "INTEGER", nullable: true),
+                    DoNotEmail = table.Column<bool>(type: "INTEGER", nullable: false),
+                    DoNotCall = table.Column<bool>(type: "INTEGER", nullable: false),
+                    ConsentAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    ConsentSource = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    CustomFields = table.Column<string>(type: "TEXT", maxLength: 16000, nullable: true),
+                    ManualFields = table.Column<string>(type: "TEXT", nullable: false),
                     Stage = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     WorkStatus = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     StageChangedAt = table.Column<long>(type: "INTEGER", nullable: false),
@@ -339,9 +379,16 @@ namespace Tandem.Data.Migrations.Sqlite
                     FirstSource = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     FirstMedium = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     FirstCampaignId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    FirstReferrer = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    FirstLandingPage = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    FirstTouchAt = table.Column<long>(type: "INTEGER", nullable: true),
                     LatestChannel = table.Column<string>(type: "TEXT", maxLength: 32, nullable: true),
                     LatestSource = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
+                    LatestMedium = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     LatestCampaignId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    LatestReferrer = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    LatestLandingPage = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    LatestTouchAt = table.Column<long>(type: "INTEGER", nullable: true),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
                     UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
                 },
@@ -393,7 +440,11 @@ namespace Tandem.Data.Migrations.Sqlite
                     UtmSource = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     UtmMedium = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     UtmCampaign = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    UtmTerm = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    UtmContent = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    Referrer = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
                     Url = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    Source = table.Column<string>(type: "TEXT", maxLength: 120, nullable: true),
                     ActorUserId = table.Column<Guid>(type: "TEXT", nullable: true),
                     Outcome = table.Column<string>(type: "TEXT", maxLength: 100, nullable: true),
                     Properties = table.Column<string>(type: "TEXT", nullable: true),
@@ -425,7 +476,7 @@ namespace Tandem.Data.Migrations.Sqlite
                     LeadId = table.Column<Guid>(type: "TEXT", nullable: false),
                     AccountId = table.Column<Guid>(type: "TEXT", nullable: true),
                     OwnerId = table.Column<Guid>(type: "TEXT", nullable: true),
-                    Amount = table.Column<decimal>(type: "TEXT", precision: 18, scale: 2, nullable: false),
+                    Amount = table.Column<long>(type: "INTEGER", precision: 18, scale: 2, nullable: false),
                     Currency = table.Column<string>(type: "TEXT", fixedLength: true, maxLength: 3, nullable: false),
                     Status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
                     CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
@@ -564,6 +615,12 @@ namespace Tandem.Data.Migrations.Sqlite
                 columns: new[] { "CampaignId", "On" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_CustomFieldDefinitions_Key",
+                table: "CustomFieldDefinitions",
+                column: "Key",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Deals_AccountId",
                 table: "Deals",
                 column: "AccountId");
@@ -582,6 +639,17 @@ namespace Tandem.Data.Migrations.Sqlite
                 name: "IX_Deals_Status_ClosedAt",
                 table: "Deals",
                 columns: new[] { "Status", "ClosedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_IdempotencyRecords_ExpiresAt",
+                table: "IdempotencyRecords",
+                column: "ExpiresAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_IdempotencyRecords_Key",
+                table: "IdempotencyRecords",
+                column: "Key",
+                unique: true);
 
             migrationBuilder.CreateIndex(
                 name: "IX_Leads_AccountId",
@@ -684,7 +752,13 @@ namespace Tandem.Data.Migrations.Sqlite
                 name: "CampaignSpend");
 
             migrationBuilder.DropTable(
+                name: "CustomFieldDefinitions");
+
+            migrationBuilder.DropTable(
                 name: "Deals");
+
+            migrationBuilder.DropTable(
+                name: "IdempotencyRecords");
 
             migrationBuilder.DropTable(
                 name: "Installations");

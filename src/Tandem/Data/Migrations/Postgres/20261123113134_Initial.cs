@@ -96,6 +96,39 @@ namespace Tandem.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "CustomFieldDefinitions",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Key = table.Column<string>(type: "character varying(50)", maxLength: 50, nullable: false),
+                    Label = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Type = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_CustomFieldDefinitions", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "IdempotencyRecords",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Key = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: false),
+                    RequestHash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
+                    StatusCode = table.Column<int>(type: "integer", nullable: false),
+                    ResponseBody = table.Column<string>(type: "text", nullable: true),
+                    Location = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: true),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ExpiresAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_IdempotencyRecords", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Installations",
                 columns: table => new
                 {
@@ -332,6 +365,13 @@ namespace Tandem.Data.Migrations.Postgres
                     AccountId = table.Column<Guid>(type: "uuid", nullable: true),
                     OwnerId = table.Column<Guid>(type: "uuid", nullable: true),
                     PersonaId = table.Column<Guid>(type: "uuid", nullable: true),
+                    EmailOptIn = table.Column<bool>(type: "boolean", nullable: true),
+                    DoNotEmail = table.Column<bool>(type: "boolean", nullable: false),
+                    DoNotCall = table.Column<bool>(type: "boolean", nullable: false),
+                    ConsentAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    ConsentSource = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    CustomFields = table.Column<string>(type: "character varying(16000)", maxLength: 16000, nullable: true),
+                    ManualFields = table.Column<List<string>>(type: "text[]", nullable: false),
                     Stage = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
                     WorkStatus = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
                     StageChangedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
@@ -341,9 +381,16 @@ namespace Tandem.Data.Migrations.Postgres
                     FirstSource = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     FirstMedium = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     FirstCampaignId = table.Column<Guid>(type: "uuid", nullable: true),
+                    FirstReferrer = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    FirstLandingPage = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    FirstTouchAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     LatestChannel = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: true),
                     LatestSource = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
+                    LatestMedium = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     LatestCampaignId = table.Column<Guid>(type: "uuid", nullable: true),
+                    LatestReferrer = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    LatestLandingPage = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    LatestTouchAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
@@ -395,7 +442,11 @@ namespace Tandem.Data.Migrations.Postgres
                     UtmSource = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     UtmMedium = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     UtmCampaign = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    UtmTerm = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    UtmContent = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    Referrer = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
                     Url = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    Source = table.Column<string>(type: "character varying(120)", maxLength: 120, nullable: true),
                     ActorUserId = table.Column<Guid>(type: "uuid", nullable: true),
                     Outcome = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     Properties = table.Column<string>(type: "text", nullable: true),
@@ -566,6 +617,12 @@ namespace Tandem.Data.Migrations.Postgres
                 columns: new[] { "CampaignId", "On" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_CustomFieldDefinitions_Key",
+                table: "CustomFieldDefinitions",
+                column: "Key",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Deals_AccountId",
                 table: "Deals",
                 column: "AccountId");
@@ -584,6 +641,17 @@ namespace Tandem.Data.Migrations.Postgres
                 name: "IX_Deals_Status_ClosedAt",
                 table: "Deals",
                 columns: new[] { "Status", "ClosedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_IdempotencyRecords_ExpiresAt",
+                table: "IdempotencyRecords",
+                column: "ExpiresAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_IdempotencyRecords_Key",
+                table: "IdempotencyRecords",
+                column: "Key",
+                unique: true);
 
             migrationBuilder.CreateIndex(
                 name: "IX_Leads_AccountId",
@@ -686,7 +754,13 @@ namespace Tandem.Data.Migrations.Postgres
                 name: "CampaignSpend");
 
             migrationBuilder.DropTable(
+                name: "CustomFieldDefinitions");
+
+            migrationBuilder.DropTable(
                 name: "Deals");
+
+            migrationBuilder.DropTable(
+                name: "IdempotencyRecords");
 
             migrationBuilder.DropTable(
                 name: "Installations");

@@ -1,0 +1,379 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Tandem.Data;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Leads;
+
+namespace Tandem.Features.Capture;
+
+/// <summary>Where a capture comes from and what activity it records.</summary>
+public sealed record CaptureContext(string Source, ActivityType ActivityType = ActivityType.LeadCaptured, Guid? ActorUserId = null)
+{
+    public static readonly CaptureContext Api = new("api");
+}
+
+/// <summary>The outcome of capturing one lead: the lead (created or merged) or the field errors that stopped it.</summary>
+public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDictionary<string, string[]>? Errors)
+{
+    public bool Succeeded => Errors is null;
+}
+
+/// <summary>
+/// Capture: validate, normalise, deduplicate and store a lead with its activity and first stage, in one
+/// SaveChanges (one transaction). The same identifier (email, phone, external system + id) is the same lead:
+/// later submissions merge into it — newer non-empty values win, except fields a person edited by hand — and
+/// every submission is kept as an activity.
+/// </summary>
+public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProvider clock, ILogger<CaptureService> log)
+{
+    private const int MaxAttempts = 4;
+
+    public async Task<CaptureOutcome> CaptureAsync(LeadInput input, CaptureContext context, CancellationToken ct = default) =>
+        (await CaptureManyAsync([input], context, ct))[0];
+
+    /// <summary>
+    /// Captures many leads at once (one query to find existing leads, one SaveChanges). Items that fail
+    /// validation are reported and skipped; they never stop the others and never leave partial rows.
+    /// </summary>
+    public async Task<IReadOnlyList<CaptureOutcome>> CaptureManyAsync(IReadOnlyList<LeadInput> inputs, CaptureContext context, CancellationToken ct = default)
+    {
+        var snapshot = await catalog.GetAsync(ct);
+        var outcomes = new CaptureOutcome?[inputs.Count];
+        var prepared = new List<Prepared>(inputs.Count);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var errors = new FieldErrors();
+            var item = Prepare(inputs[i], snapshot, errors);
+            if (errors.Any)
+                outcomes[i] = new CaptureOutcome(null, false, errors.ToDictionary());
+            else
+                prepared.Add(item with { Index = i });
+        }
+        if (prepared.Count == 0)
+            return outcomes!;
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var results = await StoreAsync(prepared, context, ct);
+                foreach (var (index, outcome) in results)
+                    outcomes[index] = outcome;
+                return outcomes!;
+            }
+            catch (DbUpdateException ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
+            {
+                // Another writer created the same lead or account between our read and our write: read again and merge.
+                db.ChangeTracker.Clear();
+                log.LogDebug("Capture retry {Attempt} after a concurrent insert", attempt);
+                await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
+            }
+        }
+    }
+
+    private sealed record Prepared(LeadInput Input, CaptureCatalog.CampaignRef? Campaign, Channel Channel, string? CustomJson, int Index = 0);
+
+    private static Prepared Prepare(LeadInput input, CaptureCatalog.Snapshot snapshot, FieldErrors errors)
+    {
+        CaptureCatalog.CampaignRef? campaign = null;
+        if (input.CampaignId is { } id && !snapshot.CampaignsById.TryGetValue(id, out campaign))
+            errors.Add("campaignId", $"No campaign with id {id}.");
+        if (campaign is null && input.UtmCampaign is { } utm)
+            snapshot.CampaignsByUtm.TryGetValue(utm.Trim(), out campaign);
+        var channel = campaign?.Channel ?? Normalize.Channel(input.UtmSource, input.UtmMedium, input.Referrer);
+        string? customJson = null;
+        if (input.CustomFields.Count > 0)
+        {
+            var obj = new JsonObject();
+            foreach (var (key, raw) in input.CustomFields)
+            {
+                if (!snapshot.CustomFields.TryGetValue(key, out var definition))
+                {
+                    errors.Add($"customFields.{key}", $"Unknown custom field '{key}'. An admin defines custom fields under Settings.");
+                    continue;
+                }
+                if (ConvertCustom(definition, raw, out var node, out var error))
+                    obj[key] = node;
+                else
+                    errors.Add($"customFields.{key}", error!);
+            }
+            customJson = obj.ToJsonString();
+        }
+        return new Prepared(input, campaign, channel, customJson);
+    }
+
+    internal static bool ConvertCustom(CustomFieldDefinition definition, string? raw, out JsonNode? node, out string? error)
+    {
+        node = null;
+        error = null;
+        var value = raw?.Trim();
+        if (string.IsNullOrEmpty(value))
+            return true;
+        switch (definition.Type)
+        {
+            case CustomFieldType.Text:
+                if (value.Length > LeadInputParser.MaxCustomFieldLength)
+                {
+                    error = $"At most {LeadInputParser.MaxCustomFieldLength} characters.";
+                    return false;
+                }
+                node = JsonValue.Create(value);
+                return true;
+            case CustomFieldType.Number:
+                if (decimal.TryParse(value, NumberStyles.Number, CultureInfo.InvariantCulture, out var number))
+                {
+                    node = JsonValue.Create(number);
+                    return true;
+                }
+                error = "Expected a number.";
+                return false;
+            case CustomFieldType.Date:
+                if (DateOnly.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+                {
+                    node = JsonValue.Create(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                    return true;
+                }
+                error = "Expected a date (YYYY-MM-DD).";
+                return false;
+            default:
+                var errors = new FieldErrors();
+                var flag = LeadInputParser.ParseBool(value, errors, "x");
+                if (flag is null)
+                {
+                    error = "Expected true or false.";
+                    return false;
+                }
+                node = JsonValue.Create(flag.Value);
+                return true;
+        }
+    }
+
+    private async Task<List<(int Index, CaptureOutcome Outcome)>> StoreAsync(List<Prepared> items, CaptureContext context, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var emails = items.Select(p => p.Input.Email).OfType<string>().Distinct().ToList();
+        var phones = items.Select(p => p.Input.Phone).OfType<string>().Distinct().ToList();
+        var externalIds = items.Where(p => p.Input.ExternalId is not null).Select(p => p.Input.ExternalId!).Distinct().ToList();
+
+        var query = db.Leads.AsQueryable();
+        var existing = await query.Where(l =>
+                (l.Email != null && emails.Contains(l.Email)) ||
+                (l.Phone != null && phones.Contains(l.Phone)) ||
+                (l.ExternalId != null && externalIds.Contains(l.ExternalId)))
+            .ToListAsync(ct);
+
+        var byEmail = new Dictionary<string, Lead>(StringComparer.Ordinal);
+        var byPhone = new Dictionary<string, Lead>(StringComparer.Ordinal);
+        var byExternal = new Dictionary<(string, string), Lead>();
+        void Index(Lead lead)
+        {
+            if (lead.Email is not null) byEmail.TryAdd(lead.Email, lead);
+            if (lead.Phone is not null) byPhone.TryAdd(lead.Phone, lead);
+            if (lead.ExternalSystem is not null && lead.ExternalId is not null) byExternal.TryAdd((lead.ExternalSystem, lead.ExternalId), lead);
+        }
+        existing.ForEach(Index);
+
+        var accounts = await ResolveAccountsAsync(items, now, ct);
+        var results = new List<(int, CaptureOutcome)>(items.Count);
+
+        foreach (var item in items)
+        {
+            var input = item.Input;
+            var at = input.OccurredAt is { } o && o <= now ? o : now;
+            Lead? lead = null;
+            if (input.Email is not null) byEmail.TryGetValue(input.Email, out lead);
+            if (lead is null && input.ExternalId is not null) byExternal.TryGetValue((input.ExternalSystem!, input.ExternalId), out lead);
+            if (lead is null && input.Phone is not null) byPhone.TryGetValue(input.Phone, out lead);
+
+            var isNew = lead is null;
+            if (lead is null)
+            {
+                lead = new Lead { CreatedAt = at, UpdatedAt = at, StageChangedAt = at, Stage = LifecycleStage.Lead };
+                db.Leads.Add(lead);
+                db.StageTransitions.Add(new StageTransition
+                {
+                    LeadId = lead.Id,
+                    From = null,
+                    To = LifecycleStage.Lead,
+                    At = at,
+                    ByUserId = context.ActorUserId,
+                    ByRule = $"capture:{context.Source}",
+                    Reason = "Lead captured",
+                });
+            }
+            Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
+            Index(lead);
+            if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var account))
+                lead.AccountId = account.Id;
+
+            db.Activities.Add(new Activity
+            {
+                LeadId = lead.Id,
+                Type = context.ActivityType,
+                OccurredAt = at,
+                Channel = item.Channel,
+                CampaignId = item.Campaign?.Id,
+                UtmSource = input.UtmSource,
+                UtmMedium = input.UtmMedium,
+                UtmCampaign = input.UtmCampaign,
+                UtmTerm = input.UtmTerm,
+                UtmContent = input.UtmContent,
+                Referrer = input.Referrer,
+                Url = input.LandingPage,
+                Source = context.Source,
+                ActorUserId = context.ActorUserId,
+                Properties = input.Extra.Count > 0 ? JsonSerializer.Serialize(input.Extra) : null,
+                CreatedAt = now,
+            });
+            // A second mention of the same person in one batch merges into the lead the first one created.
+            results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
+        }
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
+        return results;
+    }
+
+    private static void Merge(Lead lead, LeadInput input, Prepared item, DateTimeOffset at, bool isNew,
+        Dictionary<string, Lead> byEmail, Dictionary<string, Lead> byPhone, Dictionary<(string, string), Lead> byExternal, CaptureContext context)
+    {
+        // Identifiers: fill a missing one unless it already belongs to another lead (then it stays a possible duplicate).
+        if (lead.Email is null && input.Email is not null && (!byEmail.TryGetValue(input.Email, out var e) || e == lead))
+            lead.Email = input.Email;
+        if (lead.Phone is null && input.Phone is not null && (!byPhone.TryGetValue(input.Phone, out var p) || p == lead))
+            lead.Phone = input.Phone;
+        if (lead.ExternalId is null && input.ExternalId is not null && (!byExternal.TryGetValue((input.ExternalSystem!, input.ExternalId), out var x) || x == lead))
+        {
+            lead.ExternalSystem = input.ExternalSystem;
+            lead.ExternalId = input.ExternalId;
+        }
+
+        // Newer submissions overwrite; older ones (e.g. an import of last year's list) only fill gaps.
+        var newer = isNew || at >= lead.UpdatedAt;
+        string? Pick(string field, string? current, string? incoming) =>
+            incoming is null || lead.ManualFields.Contains(field) ? current : current is null || newer ? incoming : current;
+        lead.FirstName = Pick("firstName", lead.FirstName, input.FirstName);
+        lead.LastName = Pick("lastName", lead.LastName, input.LastName);
+        lead.Company = Pick("company", lead.Company, input.Company);
+        lead.JobTitle = Pick("jobTitle", lead.JobTitle, input.JobTitle);
+        lead.Industry = Pick("industry", lead.Industry, input.Industry);
+        lead.Country = Pick("country", lead.Country, input.Country);
+        lead.City = Pick("city", lead.City, input.City);
+        lead.Language = Pick("language", lead.Language, input.Language);
+        if (input.CompanySize is { } size && !lead.ManualFields.Contains("companySize") && (lead.CompanySize is null || newer))
+            lead.CompanySize = size;
+        if (item.CustomJson is not null)
+            lead.CustomFields = MergeCustom(lead.CustomFields, item.CustomJson, newer, lead.ManualFields);
+
+        if (input.Consent is { } consent && (newer || lead.ConsentAt is null))
+        {
+            if (consent.EmailOptIn is { } optIn)
+            {
+                lead.EmailOptIn = optIn;
+                if (optIn) lead.DoNotEmail = false;
+            }
+            if (consent.DoNotEmail is { } dne) lead.DoNotEmail = dne;
+            if (consent.DoNotCall is { } dnc) lead.DoNotCall = dnc;
+            lead.ConsentAt = at;
+            lead.ConsentSource = Truncate(consent.Text is null ? context.Source : $"{context.Source}: {consent.Text}", 200);
+        }
+
+        // First touch is kept forever; latest touch follows the newest submission.
+        var source = input.UtmSource ?? HostOf(input.Referrer);
+        if (lead.FirstTouchAt is null || at < lead.FirstTouchAt)
+        {
+            lead.FirstTouchAt = at;
+            lead.FirstChannel = item.Channel;
+            lead.FirstSource = source;
+            lead.FirstMedium = input.UtmMedium;
+            lead.FirstCampaignId = item.Campaign?.Id;
+            lead.FirstReferrer = input.Referrer;
+            lead.FirstLandingPage = input.LandingPage;
+        }
+        if (lead.LatestTouchAt is null || at >= lead.LatestTouchAt)
+        {
+            lead.LatestTouchAt = at;
+            lead.LatestChannel = item.Channel;
+            lead.LatestSource = source;
+            lead.LatestMedium = input.UtmMedium;
+            lead.LatestCampaignId = item.Campaign?.Id;
+            lead.LatestReferrer = input.Referrer;
+            lead.LatestLandingPage = input.LandingPage;
+        }
+        if (at > lead.UpdatedAt)
+            lead.UpdatedAt = at;
+    }
+
+    private static string? MergeCustom(string? current, string incoming, bool newer, List<string> manual)
+    {
+        if (current is null)
+            return incoming;
+        var target = JsonNode.Parse(current)!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(incoming)!.AsObject().ToList())
+        {
+            if (manual.Contains($"customFields.{key}") || (!newer && target.ContainsKey(key)))
+                continue;
+            target[key] = value?.DeepClone();
+        }
+        return target.ToJsonString();
+    }
+
+    /// <summary>Account key: the email's company domain, or the company name when the email is free-mail or absent.</summary>
+    private static string? AccountKey(LeadInput input)
+    {
+        var domain = Normalize.EmailDomain(input.Email);
+        if (domain is not null && !FreeMailDomains.Contains(domain))
+            return "d:" + domain;
+        return input.Company is { Length: > 0 } company ? "n:" + company.Trim().ToLowerInvariant() : null;
+    }
+
+    private async Task<Dictionary<string, Account>> ResolveAccountsAsync(List<Prepared> items, DateTimeOffset now, CancellationToken ct)
+    {
+        var wanted = new Dictionary<string, LeadInput>(StringComparer.Ordinal);
+        foreach (var item in items)
+            if (AccountKey(item.Input) is { } key)
+                wanted.TryAdd(key, item.Input);
+        var result = new Dictionary<string, Account>(StringComparer.Ordinal);
+        if (wanted.Count == 0)
+            return result;
+        var domains = wanted.Keys.Where(k => k.StartsWith("d:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
+        var names = wanted.Keys.Where(k => k.StartsWith("n:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
+        if (domains.Count > 0)
+            foreach (var a in await db.Accounts.Where(a => a.Domain != null && domains.Contains(a.Domain)).ToListAsync(ct))
+                result["d:" + a.Domain] = a;
+        if (names.Count > 0)
+            foreach (var a in await db.Accounts.Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).ToListAsync(ct))
+                result.TryAdd("n:" + a.Name.ToLowerInvariant(), a);
+        foreach (var (key, input) in wanted)
+        {
+            if (result.ContainsKey(key))
+                continue;
+            var isDomain = key.StartsWith("d:", StringComparison.Ordinal);
+            var account = new Account
+            {
+                Name = Truncate(input.Company ?? (isDomain ? key[2..] : key[2..]), 200)!,
+                Domain = isDomain ? key[2..] : null,
+                Industry = input.Industry,
+                EmployeeCount = input.CompanySize,
+                Country = input.Country,
+                CreatedAt = now,
+            };
+            db.Accounts.Add(account);
+            result[key] = account;
+        }
+        return result;
+    }
+
+    private static string? HostOf(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? Truncate(uri.Host, 100) : null;
+
+    private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+
+    internal static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState == "23505",
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19,
+        _ => false,
+    };
+}
