@@ -8,8 +8,20 @@ using Tandem.Features.Leads;
 
 namespace Tandem.Features.Capture;
 
-/// <summary>Where a capture comes from and what activity it records.</summary>
-public sealed record CaptureContext(string Source, ActivityType ActivityType = ActivityType.LeadCaptured, Guid? ActorUserId = null)
+/// <summary>What to do when a submission matches an existing lead.</summary>
+public enum MergePolicy
+{
+    /// <summary>Merge: newer non-empty values win (except fields edited by hand). The default everywhere.</summary>
+    Update,
+    /// <summary>Leave existing leads untouched (the submission is still recorded as an activity).</summary>
+    SkipExisting,
+    /// <summary>Refuse submissions that match an existing lead (field error on the identifier).</summary>
+    CreateOnly,
+}
+
+/// <summary>Where a capture comes from, what activity it records, and how it treats existing leads.</summary>
+public sealed record CaptureContext(string Source, ActivityType ActivityType = ActivityType.LeadCaptured, Guid? ActorUserId = null,
+    MergePolicy Policy = MergePolicy.Update)
 {
     public static readonly CaptureContext Api = new("api");
 }
@@ -188,22 +200,46 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
             if (lead is null && input.Phone is not null) byPhone.TryGetValue(input.Phone, out lead);
 
             var isNew = lead is null;
+            if (lead is not null && context.Policy == MergePolicy.CreateOnly)
+            {
+                var field = input.Email is not null && lead.Email == input.Email ? "email"
+                    : input.ExternalId is not null && lead.ExternalId == input.ExternalId ? "externalId" : "phone";
+                results.Add((item.Index, new CaptureOutcome(null, false, new Dictionary<string, string[]> { [field] = [$"A lead with this {field} already exists."] })));
+                continue;
+            }
             if (lead is null)
             {
-                lead = new Lead { CreatedAt = at, UpdatedAt = at, StageChangedAt = at, Stage = LifecycleStage.Lead };
+                var stage = input.InitialStage ?? LifecycleStage.Lead;
+                lead = new Lead { CreatedAt = at, UpdatedAt = at, StageChangedAt = at, Stage = stage };
                 db.Leads.Add(lead);
                 db.StageTransitions.Add(new StageTransition
                 {
                     LeadId = lead.Id,
                     From = null,
-                    To = LifecycleStage.Lead,
+                    To = stage,
                     At = at,
                     ByUserId = context.ActorUserId,
                     ByRule = $"capture:{context.Source}",
-                    Reason = "Lead captured",
+                    Reason = input.InitialStage is null ? "Lead captured" : "Stage given by the source system",
                 });
             }
-            Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
+            else if (input.InitialStage is { } stage && IsForward(lead.Stage, stage) && context.Policy == MergePolicy.Update)
+            {
+                db.StageTransitions.Add(new StageTransition
+                {
+                    LeadId = lead.Id,
+                    From = lead.Stage,
+                    To = stage,
+                    At = at,
+                    ByUserId = context.ActorUserId,
+                    ByRule = $"capture:{context.Source}",
+                    Reason = "Stage given by the source system",
+                });
+                lead.Stage = stage;
+                lead.StageChangedAt = at;
+            }
+            if (isNew || context.Policy == MergePolicy.Update)
+                Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
             Index(lead);
             if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var account))
                 lead.AccountId = account.Id;
@@ -234,6 +270,11 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
         db.ChangeTracker.Clear();
         return results;
     }
+
+    /// <summary>Stages move forward along Subscriber → … → Advocate; side stages are never entered by capture.</summary>
+    private static bool IsForward(LifecycleStage from, LifecycleStage to) =>
+        to is not (LifecycleStage.Recycled or LifecycleStage.Disqualified) &&
+        from is not (LifecycleStage.Recycled or LifecycleStage.Disqualified) && to > from;
 
     private static void Merge(Lead lead, LeadInput input, Prepared item, DateTimeOffset at, bool isNew,
         Dictionary<string, Lead> byEmail, Dictionary<string, Lead> byPhone, Dictionary<(string, string), Lead> byExternal, CaptureContext context)

@@ -37,6 +37,8 @@ public sealed class LeadInput
     public ConsentInput? Consent { get; set; }
     /// <summary>Raw custom-field values by key; checked against the defined custom fields when captured.</summary>
     public Dictionary<string, string?> CustomFields { get; } = new(StringComparer.Ordinal);
+    /// <summary>Lifecycle stage given by a source system (CSV import from another CRM); used on creation, and to move forward only.</summary>
+    public Leads.LifecycleStage? InitialStage { get; set; }
     /// <summary>When the person submitted (defaults to the time of capture).</summary>
     public DateTimeOffset? OccurredAt { get; set; }
     /// <summary>Values a channel received that map to no field (form or webhook extras); kept on the activity.</summary>
