@@ -16,37 +16,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 command -v dotnet >/dev/null || die "dotnet SDK not found (need .NET SDK 10.0.401, see global.json)"
 
 # ---------- PostgreSQL: a throwaway server from the machine's own binaries ----------
-pg_bin=""
-for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && pg_bin="$d"; done
-if [ -z "$pg_bin" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "Installing PostgreSQL server (apt-get install postgresql)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) || die "could not install postgresql"
-    for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && pg_bin="$d"; done
-  fi
-fi
-[ -n "$pg_bin" ] || die "PostgreSQL server binaries (initdb, pg_ctl) not found; install the 'postgresql' package"
-
-pg_dir=$(mktemp -d /tmp/tandem-pg.XXXXXX)
-pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null || echo 55432)
-as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/false postgres
-  chown postgres "$pg_dir"
-fi
-cleanup() {
-  as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$pg_dir"
-}
-trap cleanup EXIT
-
-say "Starting PostgreSQL ($("$pg_bin/postgres" --version | awk '{print $3}')) on 127.0.0.1:$pg_port"
-as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust --no-sync -E UTF8 >"$pg_dir/initdb.log" 2>&1 \
-  || { cat "$pg_dir/initdb.log"; die "initdb failed"; }
-as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
-  -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-  start >/dev/null || { cat "$pg_dir/server.log"; die "PostgreSQL did not start"; }
-export TANDEM_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=20"
+. scripts/postgres.sh
+trap stop_postgres EXIT
+# Durability is irrelevant for a throwaway test server: skip fsync to keep the suite fast.
+start_postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off || die "PostgreSQL did not start"
+say "PostgreSQL ($("$PG_BIN/postgres" --version | awk '{print $3}')) is up on 127.0.0.1:$PG_PORT"
+export TANDEM_TEST_POSTGRES="$PG_SERVER;Pooling=true;Maximum Pool Size=20"
 
 # ---------- Chromium for the browser tests ----------
 if [ "$run_browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
@@ -100,7 +75,7 @@ for trx in $(find "$results" -name '*.trx'); do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
 echo
-echo "Providers: SQLite + PostgreSQL (127.0.0.1:$pg_port); browser: $([ "$run_browser" = 1 ] && /usr/bin/chromium --version 2>/dev/null || echo skipped)"
+echo "Providers: SQLite + PostgreSQL (127.0.0.1:$PG_PORT); browser: $([ "$run_browser" = 1 ] && /usr/bin/chromium --version 2>/dev/null || echo skipped)"
 echo "Elapsed: $(( $(date +%s) - started )) s"
 [ $((passed + failed)) -gt 0 ] || { echo "0 passed, 0 failed"; die "no tests ran"; }
 echo "$passed passed, $failed failed, $skipped skipped"

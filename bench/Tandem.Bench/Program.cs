@@ -1,10 +1,138 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
 namespace Tandem.Bench;
 
+/// <summary>
+/// Tandem's load driver. Commands (all traffic stays on loopback, bounded in time):
+///   serve-ceiling --pg CS --port P            the one-INSERT HTTP server (run as its own process)
+///   ceiling-http  --url U [--seconds S] [--concurrency C]
+///   ceiling-copy  --pg CS [--rows N]
+///   leads         --url U --key K [--mode new|repeat] [--seconds S] [--concurrency C]
+///   batch         --url U --key K [--seconds S] [--concurrency C] [--size 1000]
+/// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
+/// </summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
-        Console.WriteLine("Tandem benchmarks: see docs/benchmarks.md.");
-        return args.Length == 0 ? 0 : 2;
+        if (args.Length == 0)
+        {
+            Console.Error.WriteLine("usage: Tandem.Bench <serve-ceiling|ceiling-http|ceiling-copy|leads|batch> [options]");
+            return 2;
+        }
+        var o = Options(args[1..]);
+        var seconds = TimeSpan.FromSeconds(double.Parse(o.GetValueOrDefault("seconds", "20"), CultureInfo.InvariantCulture));
+        var warmup = TimeSpan.FromSeconds(double.Parse(o.GetValueOrDefault("warmup", "3"), CultureInfo.InvariantCulture));
+        var concurrency = int.Parse(o.GetValueOrDefault("concurrency", "32"), CultureInfo.InvariantCulture);
+        switch (args[0])
+        {
+            case "serve-ceiling":
+                await Ceilings.PrepareAsync(o["pg"]);
+                await Ceilings.ServeAsync(o["pg"], int.Parse(o["port"], CultureInfo.InvariantCulture));
+                return 0;
+            case "ceiling-copy":
+                var rows = int.Parse(o.GetValueOrDefault("rows", "1000000"), CultureInfo.InvariantCulture);
+                var perSecond = await Ceilings.CopyRowsPerSecondAsync(o["pg"], rows);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"COPY ceiling: {rows:N0} rows at {perSecond:N0} rows/s"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT ceiling-copy {perSecond:F0}"));
+                return 0;
+            case "ceiling-http":
+                {
+                    using var http = Client(o["url"], null, concurrency);
+                    var result = await LoadDriver.RunAsync("HTTP POST + 1 INSERT (ceiling)", concurrency, seconds, warmup,
+                        async (w, n) => await PostAsync(http, "/ingest", LeadJson(w, n, "ceiling")));
+                    Report(result);
+                    return 0;
+                }
+            case "leads":
+                {
+                    var mode = o.GetValueOrDefault("mode", "new");
+                    using var http = Client(o["url"], o["key"], concurrency);
+                    var result = await LoadDriver.RunAsync($"POST /api/v1/leads ({mode} identifiers)", concurrency, seconds, warmup,
+                        async (w, n) => await PostAsync(http, "/api/v1/leads", LeadJson(w, mode == "repeat" ? n % 500 : n, mode)));
+                    Report(result);
+                    return result.Errors > 0 ? 1 : 0;
+                }
+            case "batch":
+                {
+                    var size = int.Parse(o.GetValueOrDefault("size", "1000"), CultureInfo.InvariantCulture);
+                    using var http = Client(o["url"], o["key"], concurrency);
+                    var result = await LoadDriver.RunAsync($"POST /api/v1/leads/batch ({size} per request)", concurrency, seconds, warmup,
+                        async (w, n) =>
+                        {
+                            var sb = new StringBuilder("{\"items\":[");
+                            for (var i = 0; i < size; i++)
+                                sb.Append(i == 0 ? "" : ",").Append(LeadJson(w, n * size + i, "batch"));
+                            sb.Append("]}");
+                            var (ok, _) = await PostAsync(http, "/api/v1/leads/batch", sb.ToString());
+                            return (ok, ok ? size : 0);
+                        });
+                    Report(result);
+                    return result.Errors > 0 ? 1 : 0;
+                }
+            default:
+                Console.Error.WriteLine($"unknown command {args[0]}");
+                return 2;
+        }
+    }
+
+    private static void Report(LoadResult r)
+    {
+        Console.WriteLine(LoadResult.MarkdownHeader);
+        Console.WriteLine(r.Markdown());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT {r.Name.Split(' ')[0]} items_per_s={r.ItemsPerSecond:F0} req_per_s={r.PerSecond:F0} p50={r.P50Ms:F1} p99={r.P99Ms:F1} errors={r.Errors}"));
+        Console.WriteLine("JSON " + JsonSerializer.Serialize(r));
+    }
+
+    private static HttpClient Client(string baseUrl, string? key, int concurrency)
+    {
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        var http = new HttpClient(handler) { BaseAddress = new Uri(baseUrl), Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+
+    private static async Task<(bool, int)> PostAsync(HttpClient http, string path, string json)
+    {
+        try
+        {
+            using var content = new StringContent(json, Encoding.UTF8, "application/json");
+            using var response = await http.PostAsync(path, content);
+            await response.Content.LoadIntoBufferAsync();
+            return (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created, 1);
+        }
+        catch (HttpRequestException)
+        {
+            return (false, 0);
+        }
+        catch (TaskCanceledException)
+        {
+            return (false, 0);
+        }
+    }
+
+    private static readonly string[] FirstNames = ["Camille", "Lucas", "Léa", "Hugo", "Chloé", "Louis", "Manon", "Jules", "Inès", "Arthur"];
+    private static readonly string[] Titles = ["CFO", "Directeur financier", "DAF", "Head of Finance", "Contrôleur de gestion", "Office manager"];
+
+    /// <summary>A realistic lead body; worker w and sequence n make the identifier (negative n = warm-up).</summary>
+    private static string LeadJson(int w, long n, string tag)
+    {
+        var id = n < 0 ? $"warm{w}x{-n}" : $"{tag}{w}x{n}";
+        var company = $"company{Math.Abs(n) % 2000}";
+        return $$"""{"email":"{{id}}@{{company}}.example","firstName":"{{FirstNames[Math.Abs(n) % FirstNames.Length]}}","lastName":"Martin{{Math.Abs(n)}}","company":"Company {{Math.Abs(n) % 2000}}","jobTitle":"{{Titles[Math.Abs(n) % Titles.Length]}}","country":"FR","utmSource":"google","utmMedium":"cpc","utmCampaign":"spring-{{Math.Abs(n) % 7}}","landingPage":"https://www.tandem.example/demo"}""";
+    }
+
+    private static Dictionary<string, string> Options(string[] args)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < args.Length; i += 2)
+            d[args[i].TrimStart('-')] = args[i + 1];
+        return d;
     }
 }

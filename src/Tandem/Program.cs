@@ -34,6 +34,8 @@ builder.Services.AddScoped<SetupService>();
 builder.Services.AddSingleton<SetupState>();
 builder.Services.AddScoped<DemoSeeder>();
 builder.Services.AddSingleton<CaptureCatalog>();
+builder.Services.AddSingleton<AccountDirectory>();
+builder.Services.AddSingleton<CaptureQueue>();
 builder.Services.AddScoped<CaptureService>();
 builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();

@@ -69,7 +69,19 @@ public static class DatabaseSetup
     }
 
     internal static void ConfigurePostgres(DbContextOptionsBuilder o, string connectionString) =>
-        o.UseNpgsql(connectionString, n => n.MigrationsHistoryTable("__ef_migrations_history"));
+        o.UseNpgsql(WithAutoPrepare(connectionString), n => n.MigrationsHistoryTable("__ef_migrations_history"));
+
+    /// <summary>
+    /// Turns on Npgsql automatic statement preparation unless the connection string sets it: capture runs the same
+    /// few statements thousands of times a second, and prepared statements skip PostgreSQL's parse and plan.
+    /// </summary>
+    internal static string WithAutoPrepare(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+            builder.MaxAutoPrepare = 64;
+        return builder.ConnectionString;
+    }
 
     internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString) =>
         o.UseSqlite(connectionString, s => s.MigrationsHistoryTable("__ef_migrations_history"));

@@ -234,6 +234,38 @@ public abstract class CaptureApiTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task LargeBatchesTakeTheBulkPathWithTheSameResults()
+    {
+        var (app, client) = await StartAsync(provider);
+        await using var _ = app;
+        await client.PostAsync("/api/v1/leads", Json("""{"email":"lead7@bulk.example","jobTitle":"Intern"}"""), Ct);
+        // 300 items: 250 distinct people (one already known), 50 repeats, one invalid, all over 40 company domains.
+        var items = Enumerable.Range(0, 300).Select(i => i == 299
+            ? (object)new { email = "broken" }
+            : new { email = $"lead{i % 250}@bulk.example", firstName = $"F{i}", company = $"Co {i % 40}", jobTitle = "CFO", utmSource = "google", utmMedium = "cpc" });
+        var response = await client.PostAsync("/api/v1/leads/batch", Json(JsonSerializer.Serialize(new { items })), Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.Content.ReadFromJsonAsync<BatchResponse>(Ct);
+        Assert.Equal((249, 50, 1), (result!.Created, result.Merged, result.Invalid));
+
+        var (leads, activities, transitions, cfo, paid) = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            return (await db.Leads.CountAsync(), await db.Activities.CountAsync(), await db.StageTransitions.CountAsync(),
+                await db.Leads.CountAsync(l => l.JobTitle == "CFO" && l.AccountId != null),
+                await db.Leads.CountAsync(l => l.FirstChannel == Channel.PaidSearch && l.LatestChannel == Channel.PaidSearch));
+        });
+        Assert.Equal(250, leads);
+        Assert.Equal(1 + 299, activities);
+        Assert.Equal(250, transitions);
+        Assert.Equal(250, cfo);
+        Assert.Equal(249, paid); // the lead known before the batch keeps its first touch (direct)
+        var lead0 = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Leads.SingleAsync(l => l.Email == "lead0@bulk.example"));
+        Assert.Equal("F250", lead0.FirstName);
+        Assert.Equal(1, await CountAsync<Account>(app));
+    }
+
+    [Fact]
     public async Task BatchOverTheLimitIsRefusedWhole()
     {
         var (app, client) = await StartAsync(provider, new Dictionary<string, string?> { ["Tandem:Api:MaxRequestBodyBytes"] = "10000000" });

@@ -65,7 +65,7 @@ public static class CaptureApi
         return api;
     }
 
-    private static Task<IResult> CaptureLeadAsync(HttpContext http, CaptureService capture, IdempotencyStore idempotency, CancellationToken ct) =>
+    private static Task<IResult> CaptureLeadAsync(HttpContext http, CaptureQueue capture, IdempotencyStore idempotency, CancellationToken ct) =>
         WithJsonBodyAsync(http, idempotency, async json =>
         {
             var errors = new FieldErrors();

@@ -38,9 +38,14 @@ public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDiction
 /// later submissions merge into it — newer non-empty values win, except fields a person edited by hand — and
 /// every submission is kept as an activity.
 /// </summary>
-public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProvider clock, ILogger<CaptureService> log)
+public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountDirectory accountDirectory, TimeProvider clock, ILogger<CaptureService> log)
 {
     private const int MaxAttempts = 4;
+
+    /// <summary>From this many leads in one call, new rows go to PostgreSQL with COPY rather than INSERT.</summary>
+    internal static int BulkThreshold { get; set; } = 100;
+
+    private static readonly Type[] BulkOrder = [typeof(Account), typeof(Lead), typeof(StageTransition), typeof(Activity)];
 
     public async Task<CaptureOutcome> CaptureAsync(LeadInput input, CaptureContext context, CancellationToken ct = default) =>
         (await CaptureManyAsync([input], context, ct))[0];
@@ -75,10 +80,13 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
                     outcomes[index] = outcome;
                 return outcomes!;
             }
-            catch (DbUpdateException ex) when (attempt < MaxAttempts && IsUniqueViolation(ex))
+            catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update)))
             {
-                // Another writer created the same lead or account between our read and our write: read again and merge.
+                // Another writer created the same lead or account between our read and our write (or a cached account
+                // was deleted): read again and merge.
                 db.ChangeTracker.Clear();
+                if (IsForeignKeyViolation(ToDbUpdate(ex)!))
+                    accountDirectory.Clear();
                 log.LogDebug("Capture retry {Attempt} after a concurrent insert", attempt);
                 await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
             }
@@ -241,8 +249,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
             if (isNew || context.Policy == MergePolicy.Update)
                 Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
             Index(lead);
-            if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var account))
-                lead.AccountId = account.Id;
+            if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var accountId))
+                lead.AccountId = accountId;
 
             db.Activities.Add(new Activity
             {
@@ -266,8 +274,22 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
             // A second mention of the same person in one batch merges into the lead the first one created.
             results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
         }
-        await db.SaveChangesAsync(ct);
+        var newAccounts = db.ChangeTracker.Entries<Account>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
+        if (db.Database.IsNpgsql() && items.Count >= BulkThreshold)
+        {
+            // Bulk: COPY the new rows and UPDATE the merged leads in one transaction.
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        else
+        {
+            await db.SaveChangesAsync(ct);
+        }
         db.ChangeTracker.Clear();
+        foreach (var account in newAccounts)
+            accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);
         return results;
     }
 
@@ -369,23 +391,32 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
         return input.Company is { Length: > 0 } company ? "n:" + company.Trim().ToLowerInvariant() : null;
     }
 
-    private async Task<Dictionary<string, Account>> ResolveAccountsAsync(List<Prepared> items, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Finds or creates the account of each lead: known ones from the directory cache, the rest in two queries.</summary>
+    private async Task<Dictionary<string, Guid>> ResolveAccountsAsync(List<Prepared> items, DateTimeOffset now, CancellationToken ct)
     {
+        var result = new Dictionary<string, Guid>(StringComparer.Ordinal);
         var wanted = new Dictionary<string, LeadInput>(StringComparer.Ordinal);
         foreach (var item in items)
-            if (AccountKey(item.Input) is { } key)
-                wanted.TryAdd(key, item.Input);
-        var result = new Dictionary<string, Account>(StringComparer.Ordinal);
+            if (AccountKey(item.Input) is { } key && !result.ContainsKey(key))
+            {
+                if (accountDirectory.TryGet(key, out var known))
+                    result[key] = known;
+                else
+                    wanted.TryAdd(key, item.Input);
+            }
         if (wanted.Count == 0)
             return result;
         var domains = wanted.Keys.Where(k => k.StartsWith("d:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
         var names = wanted.Keys.Where(k => k.StartsWith("n:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
         if (domains.Count > 0)
-            foreach (var a in await db.Accounts.Where(a => a.Domain != null && domains.Contains(a.Domain)).ToListAsync(ct))
-                result["d:" + a.Domain] = a;
+            foreach (var a in await db.Accounts.AsNoTracking().Where(a => a.Domain != null && domains.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
+            {
+                result["d:" + a.Domain] = a.Id;
+                accountDirectory.Remember("d:" + a.Domain, a.Id);
+            }
         if (names.Count > 0)
-            foreach (var a in await db.Accounts.Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).ToListAsync(ct))
-                result.TryAdd("n:" + a.Name.ToLowerInvariant(), a);
+            foreach (var a in await db.Accounts.AsNoTracking().Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).Select(a => new { a.Id, a.Name }).ToListAsync(ct))
+                result.TryAdd("n:" + a.Name.ToLowerInvariant(), a.Id);
         foreach (var (key, input) in wanted)
         {
             if (result.ContainsKey(key))
@@ -393,7 +424,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
             var isDomain = key.StartsWith("d:", StringComparison.Ordinal);
             var account = new Account
             {
-                Name = Truncate(input.Company ?? (isDomain ? key[2..] : key[2..]), 200)!,
+                Name = Truncate(input.Company ?? key[2..], 200)!,
                 Domain = isDomain ? key[2..] : null,
                 Industry = input.Industry,
                 EmployeeCount = input.CompanySize,
@@ -401,7 +432,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
                 CreatedAt = now,
             };
             db.Accounts.Add(account);
-            result[key] = account;
+            result[key] = account.Id;
         }
         return result;
     }
@@ -411,10 +442,47 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, TimeProv
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 
+    /// <summary>COPY raises PostgresException directly; INSERT through EF wraps it in DbUpdateException.</summary>
+    private static DbUpdateException? ToDbUpdate(Exception ex) => ex switch
+    {
+        DbUpdateException update => update,
+        Npgsql.PostgresException pg => new DbUpdateException(pg.Message, pg),
+        _ => null,
+    };
+
+    internal static bool IsForeignKeyViolation(DbUpdateException ex) => ex.InnerException switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState == "23503",
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode == 787,
+        _ => false,
+    };
+
     internal static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
     {
         Npgsql.PostgresException pg => pg.SqlState == "23505",
         Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode == 19,
         _ => false,
     };
+}
+
+/// <summary>
+/// Account ids by key (company email domain, or company name for free-mail leads), remembered across requests so
+/// capture does not look the account up for every lead. Accounts are rarely deleted; if one is, the foreign-key
+/// error clears this directory and capture retries.
+/// </summary>
+public sealed class AccountDirectory
+{
+    private const int MaxEntries = 200_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Guid> _ids = new(StringComparer.Ordinal);
+
+    public bool TryGet(string key, out Guid id) => _ids.TryGetValue(key, out id);
+
+    public void Remember(string key, Guid id)
+    {
+        if (_ids.Count >= MaxEntries)
+            _ids.Clear();
+        _ids[key] = id;
+    }
+
+    public void Clear() => _ids.Clear();
 }

@@ -34,7 +34,7 @@ public sealed class ApiOptions
     /// <summary>POSTs per minute and per client IP to the public sign-in and setup forms.</summary>
     public int AuthAttemptsPerMinute { get; set; } = 20;
     /// <summary>Requests per minute and per API key (or IP when anonymous) to /api.</summary>
-    public int ApiRequestsPerMinute { get; set; } = 60_000;
+    public int ApiRequestsPerMinute { get; set; } = 600_000;
 }
 
 /// <summary>Turns any unhandled exception into a ProblemDetails 500 (or the status a BadHttpRequestException carries).</summary>

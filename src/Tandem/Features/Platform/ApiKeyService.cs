@@ -8,7 +8,7 @@ namespace Tandem.Features.Platform;
 public sealed record CreatedApiKey(Guid Id, string Name, string Key, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt);
 
 /// <summary>Creates, verifies and revokes API keys. Keys are random (256 bits) so a plain SHA-256 hash is a safe store.</summary>
-public sealed class ApiKeyService(TandemDb db, TimeProvider clock)
+public sealed class ApiKeyService(TandemDb db, TimeProvider clock, ApiKeyCache cache)
 {
     public const string KeyPrefix = "tdm_";
     private const int PrefixLength = 12;
@@ -47,17 +47,27 @@ public sealed class ApiKeyService(TandemDb db, TimeProvider clock)
     {
         if (!TrySplit(presented, out var prefix, out var secret))
             return null;
-        var key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Prefix == prefix, ct);
-        if (key is null || key.RevokedAt is not null)
-            return null;
         var now = clock.GetUtcNow();
+        var key = cache.Get(prefix, now);
+        if (key is null)
+        {
+            key = await db.ApiKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Prefix == prefix, ct);
+            if (key is null)
+                return null;
+            cache.Set(key, now);
+        }
+        if (key.RevokedAt is not null)
+            return null;
         if (key.ExpiresAt is { } expires && expires <= now)
             return null;
         if (!CryptographicOperations.FixedTimeEquals(key.SecretHash, Hash(secret)))
             return null;
         // Touch last-used at most once a minute, to keep verification read-mostly under load.
         if (key.LastUsedAt is null || now - key.LastUsedAt > TimeSpan.FromMinutes(1))
+        {
+            key.LastUsedAt = now;
             await db.ApiKeys.Where(k => k.Id == key.Id).ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), ct);
+        }
         return key;
     }
 
@@ -66,6 +76,7 @@ public sealed class ApiKeyService(TandemDb db, TimeProvider clock)
         var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
         if (key is null)
             return false;
+        cache.Remove(key.Prefix);
         if (key.RevokedAt is null)
         {
             key.RevokedAt = clock.GetUtcNow();
@@ -102,4 +113,27 @@ public sealed class ApiKeyService(TandemDb db, TimeProvider clock)
 
     private static string RandomToken(int bytes) =>
         Convert.ToHexString(RandomNumberGenerator.GetBytes(bytes)).ToLowerInvariant();
+}
+
+/// <summary>
+/// Verified keys by prefix, for <see cref="MaxAge"/>: the key check on every API call then costs no query.
+/// Revoking removes the entry on this instance at once; other instances stop accepting the key within MaxAge.
+/// </summary>
+public sealed class ApiKeyCache
+{
+    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(30);
+    private const int MaxEntries = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset At)> _entries = new(StringComparer.Ordinal);
+
+    public ApiKey? Get(string prefix, DateTimeOffset now) =>
+        _entries.TryGetValue(prefix, out var e) && now - e.At < MaxAge ? e.Key : null;
+
+    public void Set(ApiKey key, DateTimeOffset now)
+    {
+        if (_entries.Count >= MaxEntries)
+            _entries.Clear();
+        _entries[key.Prefix] = (key, now);
+    }
+
+    public void Remove(string prefix) => _entries.TryRemove(prefix, out _);
 }

@@ -89,6 +89,7 @@ public static class AuthSetup
     public static IServiceCollection AddTandemAuth(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddScoped<ApiKeyService>();
+        services.AddSingleton<ApiKeyCache>();
         services
             .AddIdentity<AppUser, IdentityRole<Guid>>(o =>
             {
