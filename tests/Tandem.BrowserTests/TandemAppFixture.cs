@@ -24,6 +24,9 @@ public class TandemAppFixture(BrowserHost browser) : IAsyncLifetime
 
     public virtual async ValueTask InitializeAsync() => await StartAppAsync();
 
+    /// <summary>Extra command-line arguments for the app (e.g. <c>--demo</c>).</summary>
+    protected virtual IReadOnlyList<string> ExtraArguments => [];
+
     /// <summary>A fresh browser context (own cookies) in English, with the app as base URL.</summary>
     public async Task<IPage> NewPageAsync()
     {
@@ -92,6 +95,8 @@ public class TandemAppFixture(BrowserHost browser) : IAsyncLifetime
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add(BaseUrl);
+        foreach (var argument in ExtraArguments)
+            start.ArgumentList.Add(argument);
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";

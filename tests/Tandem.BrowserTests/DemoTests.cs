@@ -1,0 +1,46 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace Tandem.BrowserTests;
+
+/// <summary>The app started with <c>--demo</c>: the demo company is seeded and the printed admin login is used.</summary>
+public sealed partial class DemoAppFixture(BrowserHost browser) : TandemAppFixture(browser)
+{
+    protected override IReadOnlyList<string> ExtraArguments => ["--demo"];
+
+    /// <summary>The admin login printed by the seeder (role, email, password).</summary>
+    public (string Email, string Password) AdminLogin()
+    {
+        var match = AdminLine().Match(Output());
+        if (!match.Success)
+            throw new InvalidOperationException($"No admin login in the demo output:\n{Output()}");
+        return (match.Groups[1].Value, match.Groups[2].Value);
+    }
+
+    [GeneratedRegex(@"^\s+Admin\s+(\S+@\S+)\s+(\S+)\s*$", RegexOptions.Multiline)]
+    private static partial Regex AdminLine();
+}
+
+public sealed class DemoTests(DemoAppFixture app) : BrowserTest<DemoAppFixture>(app)
+{
+    [Fact]
+    public Task PrintedDemoLoginOpensADashboardWithData() => RunAsync(async page =>
+    {
+        var (email, password) = App.AdminLogin();
+        await Ui.SignInAsync(page, email, password);
+        await Assertions.Expect(page.GetByTestId("page-title")).ToHaveTextAsync("Dashboard");
+        await Assertions.Expect(page.Locator(".mud-paper h5, .mud-paper .mud-typography-h5").First).Not.ToHaveTextAsync("0");
+        await page.WaitForTimeoutAsync(300);
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-dashboard");
+
+        await page.GotoAsync("/leads");
+        await Ui.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("tbody tr").First).ToBeVisibleAsync();
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-leads");
+
+        await page.GotoAsync("/campaigns");
+        await Ui.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.GetByText("Purchased list", new PageGetByTextOptions { Exact = false }).First).ToBeVisibleAsync();
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-campaigns");
+    });
+}
