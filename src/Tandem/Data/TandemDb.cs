@@ -111,6 +111,12 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.HasIndex(l => new { l.Stage, l.CreatedAt });
             e.HasIndex(l => l.OwnerId);
             e.HasIndex(l => l.AccountId);
+            e.HasIndex(l => l.FirstCampaignId);
+            e.HasIndex(l => l.PersonaId);
+            e.HasIndex(l => l.FitScore);
+            e.HasIndex(l => l.EngagementScore);
+            e.HasIndex(l => new { l.FirstChannel, l.CreatedAt });
+            // lower(LastName) and lower(Company) expression indexes for prefix search are created in the migrations' SQL.
             e.HasOne<Account>().WithMany().HasForeignKey(l => l.AccountId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Persona>().WithMany().HasForeignKey(l => l.PersonaId).OnDelete(DeleteBehavior.SetNull);

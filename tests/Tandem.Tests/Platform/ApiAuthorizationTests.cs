@@ -37,6 +37,12 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/leads/{id:guid}", Scopes.Read),
         ("GET", "/api/v1/campaigns/", Scopes.Read),
         ("GET", "/api/v1/campaigns/{id:guid}", Scopes.Read),
+        ("GET", "/api/v1/leads/duplicates", Scopes.Read),
+        ("POST", "/api/v1/leads/{id:guid}/merge", Scopes.Ingest),
+        ("POST", "/api/v1/campaigns/", Scopes.Ingest),
+        ("PUT", "/api/v1/campaigns/{id:guid}", Scopes.Ingest),
+        ("POST", "/api/v1/campaigns/{id:guid}/spend", Scopes.Ingest),
+        ("DELETE", "/api/v1/campaigns/{id:guid}/spend/{spendId:guid}", Scopes.Ingest),
     ];
 
     [Fact]
@@ -74,7 +80,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         var failures = new List<string>();
         foreach (var (method, route, scope) in Endpoints)
         {
-            var path = route.Replace("{id:guid}", Guid.CreateVersion7().ToString(), StringComparison.Ordinal);
+            var path = System.Text.RegularExpressions.Regex.Replace(route, @"\{\w+:guid\}", _ => Guid.CreateVersion7().ToString());
             foreach (var (name, client, scopes) in callers)
             {
                 using var request = new HttpRequestMessage(new HttpMethod(method), path);

@@ -606,7 +606,11 @@ namespace Tandem.Data.Migrations.Postgres
                     b.HasIndex("Email")
                         .IsUnique();
 
+                    b.HasIndex("EngagementScore");
+
                     b.HasIndex("FirstCampaignId");
+
+                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 
@@ -619,6 +623,8 @@ namespace Tandem.Data.Migrations.Postgres
 
                     b.HasIndex("ExternalSystem", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("FirstChannel", "CreatedAt");
 
                     b.HasIndex("Stage", "CreatedAt");
 

@@ -596,7 +596,11 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.HasIndex("Email")
                         .IsUnique();
 
+                    b.HasIndex("EngagementScore");
+
                     b.HasIndex("FirstCampaignId");
+
+                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 
@@ -609,6 +613,8 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasIndex("ExternalSystem", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("FirstChannel", "CreatedAt");
 
                     b.HasIndex("Stage", "CreatedAt");
 

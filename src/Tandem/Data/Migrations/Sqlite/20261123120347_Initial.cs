@@ -668,6 +668,11 @@ namespace Tandem.Data.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_Leads_EngagementScore",
+                table: "Leads",
+                column: "EngagementScore");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Leads_ExternalSystem_ExternalId",
                 table: "Leads",
                 columns: new[] { "ExternalSystem", "ExternalId" },
@@ -677,6 +682,16 @@ namespace Tandem.Data.Migrations.Sqlite
                 name: "IX_Leads_FirstCampaignId",
                 table: "Leads",
                 column: "FirstCampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Leads_FirstChannel_CreatedAt",
+                table: "Leads",
+                columns: new[] { "FirstChannel", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Leads_FitScore",
+                table: "Leads",
+                column: "FitScore");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Leads_LatestCampaignId",
@@ -719,6 +734,9 @@ namespace Tandem.Data.Migrations.Sqlite
                 name: "IX_StageTransitions_To_At",
                 table: "StageTransitions",
                 columns: new[] { "To", "At" });
+
+            migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_LastName\" ON \"Leads\" (lower(\"LastName\"));");
+            migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_Company\" ON \"Leads\" (lower(\"Company\"));");
         }
 
         /// <inheritdoc />

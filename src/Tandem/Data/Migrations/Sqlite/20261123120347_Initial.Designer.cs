@@ -11,7 +11,7 @@ using Tandem.Data;
 namespace Tandem.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteTandemDb))]
-    [Migration("20261123113132_Initial")]
+    [Migration("20261123120347_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -599,7 +599,11 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.HasIndex("Email")
                         .IsUnique();
 
+                    b.HasIndex("EngagementScore");
+
                     b.HasIndex("FirstCampaignId");
+
+                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 
@@ -612,6 +616,8 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasIndex("ExternalSystem", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("FirstChannel", "CreatedAt");
 
                     b.HasIndex("Stage", "CreatedAt");
 

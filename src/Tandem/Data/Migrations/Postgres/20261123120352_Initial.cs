@@ -670,6 +670,11 @@ namespace Tandem.Data.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_Leads_EngagementScore",
+                table: "Leads",
+                column: "EngagementScore");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Leads_ExternalSystem_ExternalId",
                 table: "Leads",
                 columns: new[] { "ExternalSystem", "ExternalId" },
@@ -679,6 +684,16 @@ namespace Tandem.Data.Migrations.Postgres
                 name: "IX_Leads_FirstCampaignId",
                 table: "Leads",
                 column: "FirstCampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Leads_FirstChannel_CreatedAt",
+                table: "Leads",
+                columns: new[] { "FirstChannel", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Leads_FitScore",
+                table: "Leads",
+                column: "FitScore");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Leads_LatestCampaignId",
@@ -721,6 +736,9 @@ namespace Tandem.Data.Migrations.Postgres
                 name: "IX_StageTransitions_To_At",
                 table: "StageTransitions",
                 columns: new[] { "To", "At" });
+
+            migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_LastName\" ON \"Leads\" (lower(\"LastName\"));");
+            migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_Company\" ON \"Leads\" (lower(\"Company\"));");
         }
 
         /// <inheritdoc />

@@ -13,7 +13,7 @@ using Tandem.Data;
 namespace Tandem.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresTandemDb))]
-    [Migration("20261123113134_Initial")]
+    [Migration("20261123120352_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -609,7 +609,11 @@ namespace Tandem.Data.Migrations.Postgres
                     b.HasIndex("Email")
                         .IsUnique();
 
+                    b.HasIndex("EngagementScore");
+
                     b.HasIndex("FirstCampaignId");
+
+                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 
@@ -622,6 +626,8 @@ namespace Tandem.Data.Migrations.Postgres
 
                     b.HasIndex("ExternalSystem", "ExternalId")
                         .IsUnique();
+
+                    b.HasIndex("FirstChannel", "CreatedAt");
 
                     b.HasIndex("Stage", "CreatedAt");
 
