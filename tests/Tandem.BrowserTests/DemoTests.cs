@@ -38,6 +38,12 @@ public sealed class DemoTests(DemoAppFixture app) : BrowserTest<DemoAppFixture>(
         await Assertions.Expect(page.Locator("tbody tr").First).ToBeVisibleAsync();
         await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-leads");
 
+        await page.Locator("[data-testid=leads-grid] tbody tr a").First.ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/leads/[0-9a-f-]{36}$"));
+        await Ui.WaitForCircuitAsync(page);
+        await page.WaitForTimeoutAsync(500);
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-lead");
+
         await page.GotoAsync("/campaigns");
         await Ui.WaitForCircuitAsync(page);
         await Assertions.Expect(page.GetByText("Purchased list", new PageGetByTextOptions { Exact = false }).First).ToBeVisibleAsync();

@@ -729,10 +729,15 @@ internal sealed class DemoDataBuilder
         lead.LatestChannel = last.Channel;
         lead.LatestSource = last.Source;
         lead.LatestCampaignId = last.Campaign?.Campaign.Id;
+        lead.LatestMedium = last.Medium;
+        lead.LatestTouchAt = last.At;
+        lead.LatestLandingPage = last.Url;
         lead.FirstChannel = touches[0].Channel;
         lead.FirstSource = touches[0].Source;
         lead.FirstMedium = touches[0].Medium;
         lead.FirstCampaignId = touches[0].Campaign?.Campaign.Id;
+        lead.FirstTouchAt = touches[0].At;
+        lead.FirstLandingPage = touches[0].Url;
 
         if (mqlAt is { } mql)
             stage = WorkLead(lead, kind, grade, mql, activities, transitions);
