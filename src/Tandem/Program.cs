@@ -6,6 +6,7 @@ using Tandem.Components;
 using Tandem.Data;
 using Tandem.Features.Campaigns;
 using Tandem.Features.Capture;
+using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
@@ -39,6 +40,8 @@ builder.Services.AddSingleton<CaptureQueue>();
 builder.Services.AddScoped<CaptureService>();
 builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();
+builder.Services.AddCaptureChannels(builder.Configuration);
+builder.Services.AddCsvImport(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -85,7 +88,9 @@ var api = app.MapGroup("/api/v1");
 api.MapPlatformApi();
 api.MapLeadsApi();
 api.MapCaptureApi();
+api.MapImportsApi();
 api.MapCampaignsApi();
+app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -15,8 +16,10 @@ namespace Tandem.Data;
 /// The one database of Tandem. Provider-specific subclasses (<see cref="SqliteTandemDb"/>,
 /// <see cref="PostgresTandemDb"/>) exist so each provider keeps its own migration set.
 /// </summary>
-public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<AppUser, IdentityRole<Guid>, Guid>(options)
+public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<AppUser, IdentityRole<Guid>, Guid>(options), IDataProtectionKeyContext
 {
+    /// <summary>ASP.NET Core Data Protection keys (cookies, antiforgery, encrypted secrets), shared by every instance.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
     public DbSet<Installation> Installations => Set<Installation>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
@@ -30,6 +33,11 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<Deal> Deals => Set<Deal>();
     public DbSet<CustomFieldDefinition> CustomFieldDefinitions => Set<CustomFieldDefinition>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+    public DbSet<Features.Capture.Forms.LeadForm> LeadForms => Set<Features.Capture.Forms.LeadForm>();
+    public DbSet<Features.Capture.Webhooks.WebhookSource> WebhookSources => Set<Features.Capture.Webhooks.WebhookSource>();
+    public DbSet<Features.Capture.Webhooks.WebhookDeadLetter> WebhookDeadLetters => Set<Features.Capture.Webhooks.WebhookDeadLetter>();
+    public DbSet<Features.Capture.CsvImport.ImportJob> ImportJobs => Set<Features.Capture.CsvImport.ImportJob>();
+    public DbSet<Features.Capture.CsvImport.ImportRowError> ImportRowErrors => Set<Features.Capture.CsvImport.ImportRowError>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -47,6 +55,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
+        CaptureChannels.ConfigureModel(builder);
+        Features.Capture.CsvImport.ImportJob.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {
@@ -106,7 +116,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             // One person = one lead: each identifier is unique where present.
             e.HasIndex(l => l.Email).IsUnique();
             e.HasIndex(l => l.Phone).IsUnique();
-            e.HasIndex(l => new { l.ExternalSystem, l.ExternalId }).IsUnique();
+            // ExternalId first: capture looks leads up by the id alone, then checks the system.
+            e.HasIndex(l => new { l.ExternalId, l.ExternalSystem }).IsUnique();
             e.HasIndex(l => l.CreatedAt);
             e.HasIndex(l => new { l.Stage, l.CreatedAt });
             e.HasIndex(l => l.OwnerId);

@@ -170,7 +170,49 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         }
     }
 
+    /// <summary>
+    /// Bulk: COPY the new rows and UPDATE the merged leads atomically — in a transaction of its own, or inside the
+    /// caller's (a CSV import commits each batch with its checkpoint) behind a savepoint, so a failed COPY can be retried.
+    /// </summary>
+    private async Task SaveBulkAsync(CancellationToken ct)
+    {
+        if (db.Database.CurrentTransaction is { } outer)
+        {
+            const string savepoint = "bulk_capture";
+            await outer.CreateSavepointAsync(savepoint, ct);
+            try
+            {
+                await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
+                await db.SaveChangesAsync(ct);
+                await outer.ReleaseSavepointAsync(savepoint, ct);
+            }
+            catch
+            {
+                await outer.RollbackToSavepointAsync(savepoint, CancellationToken.None);
+                throw;
+            }
+            return;
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
     private async Task<List<(int Index, CaptureOutcome Outcome)>> StoreAsync(List<Prepared> items, CaptureContext context, CancellationToken ct)
+    {
+        db.ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            return await StoreCoreAsync(items, context, ct);
+        }
+        finally
+        {
+            db.ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    private async Task<List<(int Index, CaptureOutcome Outcome)>> StoreCoreAsync(List<Prepared> items, CaptureContext context, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var emails = items.Select(p => p.Input.Email).OfType<string>().Distinct().ToList();
@@ -274,19 +316,13 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             // A second mention of the same person in one batch merges into the lead the first one created.
             results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
         }
+        // One change detection for the whole call (automatic detection is off while building it).
+        db.ChangeTracker.DetectChanges();
         var newAccounts = db.ChangeTracker.Entries<Account>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
         if (db.Database.IsNpgsql() && items.Count >= BulkThreshold)
-        {
-            // Bulk: COPY the new rows and UPDATE the merged leads in one transaction.
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-        }
+            await SaveBulkAsync(ct);
         else
-        {
             await db.SaveChangesAsync(ct);
-        }
         db.ChangeTracker.Clear();
         foreach (var account in newAccounts)
             accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);

@@ -137,13 +137,17 @@ public static class ApiConventions
 
     /// <summary>
     /// Rejects /api bodies over the configured limit with 413 before they are read (by Content-Length),
-    /// and caps chunked bodies through the server's body-size feature.
+    /// and caps chunked bodies through the server's body-size feature. Endpoints with their own
+    /// <c>IRequestSizeLimitMetadata</c> (uploads) get that limit instead and enforce it while streaming.
     /// </summary>
     public static IApplicationBuilder UseApiBodyLimit(this IApplicationBuilder app) => app.Use(async (ctx, next) =>
     {
         if (ctx.Request.Path.StartsWithSegments("/api"))
         {
-            var limit = ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
+            // Endpoints that declare their own limit (uploads) get it; a null limit lifts the server's cap too.
+            long? limit = ctx.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>() is { } own
+                ? own.MaxRequestBodySize
+                : ctx.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.MaxRequestBodyBytes;
             if (ctx.Request.ContentLength > limit)
             {
                 ctx.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Tandem.Data;
@@ -88,6 +89,8 @@ public static class AuthSetup
 {
     public static IServiceCollection AddTandemAuth(this IServiceCollection services, IConfiguration configuration)
     {
+        // Keys live in the database so every instance can read cookies, antiforgery tokens and encrypted secrets.
+        services.AddDataProtection().SetApplicationName("Tandem").PersistKeysToDbContext<TandemDb>();
         services.AddScoped<ApiKeyService>();
         services.AddSingleton<ApiKeyCache>();
         services

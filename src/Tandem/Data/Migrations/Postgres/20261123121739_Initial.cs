@@ -111,6 +111,20 @@ namespace Tandem.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "DataProtectionKeys",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    FriendlyName = table.Column<string>(type: "text", nullable: true),
+                    Xml = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_DataProtectionKeys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "IdempotencyRecords",
                 columns: table => new
                 {
@@ -126,6 +140,43 @@ namespace Tandem.Data.Migrations.Postgres
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_IdempotencyRecords", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "ImportJobs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    FileName = table.Column<string>(type: "character varying(255)", maxLength: 255, nullable: false),
+                    FilePath = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: false),
+                    SizeBytes = table.Column<long>(type: "bigint", nullable: false),
+                    Encoding = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    Delimiter = table.Column<string>(type: "character varying(1)", maxLength: 1, nullable: false),
+                    Settings = table.Column<string>(type: "character varying(64000)", maxLength: 64000, nullable: false),
+                    Policy = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    DryRun = table.Column<bool>(type: "boolean", nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CancelRequested = table.Column<bool>(type: "boolean", nullable: false),
+                    Error = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    RowsRead = table.Column<int>(type: "integer", nullable: false),
+                    RowsCreated = table.Column<int>(type: "integer", nullable: false),
+                    RowsMerged = table.Column<int>(type: "integer", nullable: false),
+                    RowsSkipped = table.Column<int>(type: "integer", nullable: false),
+                    RowsFailed = table.Column<int>(type: "integer", nullable: false),
+                    BytesRead = table.Column<long>(type: "bigint", nullable: false),
+                    LastCommittedRow = table.Column<int>(type: "integer", nullable: false),
+                    CreatedByUserId = table.Column<Guid>(type: "uuid", nullable: true),
+                    CreatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    StartedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    FinishedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    HeartbeatAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    RunningOn = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    RunSeconds = table.Column<double>(type: "double precision", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ImportJobs", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -324,6 +375,29 @@ namespace Tandem.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "ImportRowErrors",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    ImportJobId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Row = table.Column<int>(type: "integer", nullable: false),
+                    Column = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    Field = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    Value = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    Message = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ImportRowErrors", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_ImportRowErrors_ImportJobs_ImportJobId",
+                        column: x => x.ImportJobId,
+                        principalTable: "ImportJobs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "CampaignSpend",
                 columns: table => new
                 {
@@ -342,6 +416,37 @@ namespace Tandem.Data.Migrations.Postgres
                         principalTable: "Campaigns",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "LeadForms",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Key = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    Name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    CampaignId = table.Column<Guid>(type: "uuid", nullable: true),
+                    Fields = table.Column<string>(type: "character varying(16000)", maxLength: 16000, nullable: false),
+                    ConsentText = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    AllowedOrigins = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
+                    RedirectUrl = table.Column<string>(type: "character varying(2048)", maxLength: 2048, nullable: true),
+                    MinFillSeconds = table.Column<int>(type: "integer", nullable: false),
+                    HoneypotField = table.Column<string>(type: "character varying(50)", maxLength: 50, nullable: false),
+                    Active = table.Column<bool>(type: "boolean", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    CreatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_LeadForms", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_LeadForms_Campaigns_CampaignId",
+                        column: x => x.CampaignId,
+                        principalTable: "Campaigns",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.SetNull);
                 });
 
             migrationBuilder.CreateTable(
@@ -425,6 +530,38 @@ namespace Tandem.Data.Migrations.Postgres
                         name: "FK_Leads_Personas_PersonaId",
                         column: x => x.PersonaId,
                         principalTable: "Personas",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.SetNull);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "WebhookSources",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    Name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Key = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    ProtectedSecret = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    SignatureHeader = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    SignaturePrefix = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    SignatureEncoding = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    Mappings = table.Column<string>(type: "character varying(16000)", maxLength: 16000, nullable: false),
+                    ActivityType = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    CampaignId = table.Column<Guid>(type: "uuid", nullable: true),
+                    Preset = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true),
+                    Active = table.Column<bool>(type: "boolean", nullable: false),
+                    CreatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    CreatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    UpdatedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    UpdatedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_WebhookSources", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_WebhookSources_Campaigns_CampaignId",
+                        column: x => x.CampaignId,
+                        principalTable: "Campaigns",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.SetNull);
                 });
@@ -528,6 +665,34 @@ namespace Tandem.Data.Migrations.Postgres
                         name: "FK_StageTransitions_Leads_LeadId",
                         column: x => x.LeadId,
                         principalTable: "Leads",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "WebhookDeadLetters",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    SourceId = table.Column<Guid>(type: "uuid", nullable: false),
+                    ReceivedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ContentType = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: true),
+                    RawBody = table.Column<string>(type: "text", nullable: false),
+                    Headers = table.Column<string>(type: "character varying(8000)", maxLength: 8000, nullable: true),
+                    Error = table.Column<string>(type: "character varying(4000)", maxLength: 4000, nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    ReplayAttempts = table.Column<int>(type: "integer", nullable: false),
+                    ResolvedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    ResolvedBy = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    LeadId = table.Column<Guid>(type: "uuid", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_WebhookDeadLetters", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_WebhookDeadLetters_WebhookSources_SourceId",
+                        column: x => x.SourceId,
+                        principalTable: "WebhookSources",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
                 });
@@ -654,6 +819,32 @@ namespace Tandem.Data.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_ImportJobs_CreatedAt",
+                table: "ImportJobs",
+                column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ImportJobs_Status_CreatedAt",
+                table: "ImportJobs",
+                columns: new[] { "Status", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ImportRowErrors_ImportJobId_Row",
+                table: "ImportRowErrors",
+                columns: new[] { "ImportJobId", "Row" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadForms_CampaignId",
+                table: "LeadForms",
+                column: "CampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadForms_Key",
+                table: "LeadForms",
+                column: "Key",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Leads_AccountId",
                 table: "Leads",
                 column: "AccountId");
@@ -675,9 +866,9 @@ namespace Tandem.Data.Migrations.Postgres
                 column: "EngagementScore");
 
             migrationBuilder.CreateIndex(
-                name: "IX_Leads_ExternalSystem_ExternalId",
+                name: "IX_Leads_ExternalId_ExternalSystem",
                 table: "Leads",
-                columns: new[] { "ExternalSystem", "ExternalId" },
+                columns: new[] { "ExternalId", "ExternalSystem" },
                 unique: true);
 
             migrationBuilder.CreateIndex(
@@ -737,6 +928,22 @@ namespace Tandem.Data.Migrations.Postgres
                 table: "StageTransitions",
                 columns: new[] { "To", "At" });
 
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookDeadLetters_SourceId_Status_ReceivedAt",
+                table: "WebhookDeadLetters",
+                columns: new[] { "SourceId", "Status", "ReceivedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookSources_CampaignId",
+                table: "WebhookSources",
+                column: "CampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookSources_Key",
+                table: "WebhookSources",
+                column: "Key",
+                unique: true);
+
             migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_LastName\" ON \"Leads\" (lower(\"LastName\"));");
             migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_Company\" ON \"Leads\" (lower(\"Company\"));");
         }
@@ -775,31 +982,49 @@ namespace Tandem.Data.Migrations.Postgres
                 name: "CustomFieldDefinitions");
 
             migrationBuilder.DropTable(
+                name: "DataProtectionKeys");
+
+            migrationBuilder.DropTable(
                 name: "Deals");
 
             migrationBuilder.DropTable(
                 name: "IdempotencyRecords");
 
             migrationBuilder.DropTable(
+                name: "ImportRowErrors");
+
+            migrationBuilder.DropTable(
                 name: "Installations");
+
+            migrationBuilder.DropTable(
+                name: "LeadForms");
 
             migrationBuilder.DropTable(
                 name: "StageTransitions");
 
             migrationBuilder.DropTable(
+                name: "WebhookDeadLetters");
+
+            migrationBuilder.DropTable(
                 name: "AspNetRoles");
+
+            migrationBuilder.DropTable(
+                name: "ImportJobs");
 
             migrationBuilder.DropTable(
                 name: "Leads");
 
             migrationBuilder.DropTable(
+                name: "WebhookSources");
+
+            migrationBuilder.DropTable(
                 name: "Accounts");
 
             migrationBuilder.DropTable(
-                name: "Campaigns");
+                name: "Personas");
 
             migrationBuilder.DropTable(
-                name: "Personas");
+                name: "Campaigns");
 
             migrationBuilder.DropTable(
                 name: "AspNetUsers");

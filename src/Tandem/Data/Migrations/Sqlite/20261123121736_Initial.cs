@@ -109,6 +109,20 @@ namespace Tandem.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "DataProtectionKeys",
+                columns: table => new
+                {
+                    Id = table.Column<int>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    FriendlyName = table.Column<string>(type: "TEXT", nullable: true),
+                    Xml = table.Column<string>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_DataProtectionKeys", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "IdempotencyRecords",
                 columns: table => new
                 {
@@ -124,6 +138,43 @@ namespace Tandem.Data.Migrations.Sqlite
                 constraints: table =>
                 {
                     table.PrimaryKey("PK_IdempotencyRecords", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "ImportJobs",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    FileName = table.Column<string>(type: "TEXT", maxLength: 255, nullable: false),
+                    FilePath = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: false),
+                    SizeBytes = table.Column<long>(type: "INTEGER", nullable: false),
+                    Encoding = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
+                    Delimiter = table.Column<string>(type: "TEXT", maxLength: 1, nullable: false),
+                    Settings = table.Column<string>(type: "TEXT", maxLength: 64000, nullable: false),
+                    Policy = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    DryRun = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    CancelRequested = table.Column<bool>(type: "INTEGER", nullable: false),
+                    Error = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    RowsRead = table.Column<int>(type: "INTEGER", nullable: false),
+                    RowsCreated = table.Column<int>(type: "INTEGER", nullable: false),
+                    RowsMerged = table.Column<int>(type: "INTEGER", nullable: false),
+                    RowsSkipped = table.Column<int>(type: "INTEGER", nullable: false),
+                    RowsFailed = table.Column<int>(type: "INTEGER", nullable: false),
+                    BytesRead = table.Column<long>(type: "INTEGER", nullable: false),
+                    LastCommittedRow = table.Column<int>(type: "INTEGER", nullable: false),
+                    CreatedByUserId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    CreatedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    StartedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    FinishedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    HeartbeatAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    RunningOn = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    RunSeconds = table.Column<double>(type: "REAL", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ImportJobs", x => x.Id);
                 });
 
             migrationBuilder.CreateTable(
@@ -322,6 +373,29 @@ namespace Tandem.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "ImportRowErrors",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ImportJobId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Row = table.Column<int>(type: "INTEGER", nullable: false),
+                    Column = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    Field = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    Value = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    Message = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ImportRowErrors", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_ImportRowErrors_ImportJobs_ImportJobId",
+                        column: x => x.ImportJobId,
+                        principalTable: "ImportJobs",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "CampaignSpend",
                 columns: table => new
                 {
@@ -340,6 +414,37 @@ namespace Tandem.Data.Migrations.Sqlite
                         principalTable: "Campaigns",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "LeadForms",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Key = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    Name = table.Column<string>(type: "TEXT", maxLength: 200, nullable: false),
+                    CampaignId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    Fields = table.Column<string>(type: "TEXT", maxLength: 16000, nullable: false),
+                    ConsentText = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    AllowedOrigins = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
+                    RedirectUrl = table.Column<string>(type: "TEXT", maxLength: 2048, nullable: true),
+                    MinFillSeconds = table.Column<int>(type: "INTEGER", nullable: false),
+                    HoneypotField = table.Column<string>(type: "TEXT", maxLength: 50, nullable: false),
+                    Active = table.Column<bool>(type: "INTEGER", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    CreatedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UpdatedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_LeadForms", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_LeadForms_Campaigns_CampaignId",
+                        column: x => x.CampaignId,
+                        principalTable: "Campaigns",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.SetNull);
                 });
 
             migrationBuilder.CreateTable(
@@ -423,6 +528,38 @@ namespace Tandem.Data.Migrations.Sqlite
                         name: "FK_Leads_Personas_PersonaId",
                         column: x => x.PersonaId,
                         principalTable: "Personas",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.SetNull);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "WebhookSources",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Name = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Key = table.Column<string>(type: "TEXT", maxLength: 40, nullable: false),
+                    ProtectedSecret = table.Column<string>(type: "TEXT", maxLength: 1000, nullable: true),
+                    SignatureHeader = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    SignaturePrefix = table.Column<string>(type: "TEXT", maxLength: 20, nullable: false),
+                    SignatureEncoding = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    Mappings = table.Column<string>(type: "TEXT", maxLength: 16000, nullable: false),
+                    ActivityType = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
+                    CampaignId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    Preset = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true),
+                    Active = table.Column<bool>(type: "INTEGER", nullable: false),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    CreatedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UpdatedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_WebhookSources", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_WebhookSources_Campaigns_CampaignId",
+                        column: x => x.CampaignId,
+                        principalTable: "Campaigns",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.SetNull);
                 });
@@ -526,6 +663,34 @@ namespace Tandem.Data.Migrations.Sqlite
                         name: "FK_StageTransitions_Leads_LeadId",
                         column: x => x.LeadId,
                         principalTable: "Leads",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "WebhookDeadLetters",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    SourceId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ReceivedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    ContentType = table.Column<string>(type: "TEXT", maxLength: 200, nullable: true),
+                    RawBody = table.Column<string>(type: "TEXT", nullable: false),
+                    Headers = table.Column<string>(type: "TEXT", maxLength: 8000, nullable: true),
+                    Error = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: false),
+                    Status = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    ReplayAttempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    ResolvedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    ResolvedBy = table.Column<string>(type: "TEXT", maxLength: 256, nullable: true),
+                    LeadId = table.Column<Guid>(type: "TEXT", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_WebhookDeadLetters", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_WebhookDeadLetters_WebhookSources_SourceId",
+                        column: x => x.SourceId,
+                        principalTable: "WebhookSources",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
                 });
@@ -652,6 +817,32 @@ namespace Tandem.Data.Migrations.Sqlite
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_ImportJobs_CreatedAt",
+                table: "ImportJobs",
+                column: "CreatedAt");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ImportJobs_Status_CreatedAt",
+                table: "ImportJobs",
+                columns: new[] { "Status", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ImportRowErrors_ImportJobId_Row",
+                table: "ImportRowErrors",
+                columns: new[] { "ImportJobId", "Row" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadForms_CampaignId",
+                table: "LeadForms",
+                column: "CampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadForms_Key",
+                table: "LeadForms",
+                column: "Key",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Leads_AccountId",
                 table: "Leads",
                 column: "AccountId");
@@ -673,9 +864,9 @@ namespace Tandem.Data.Migrations.Sqlite
                 column: "EngagementScore");
 
             migrationBuilder.CreateIndex(
-                name: "IX_Leads_ExternalSystem_ExternalId",
+                name: "IX_Leads_ExternalId_ExternalSystem",
                 table: "Leads",
-                columns: new[] { "ExternalSystem", "ExternalId" },
+                columns: new[] { "ExternalId", "ExternalSystem" },
                 unique: true);
 
             migrationBuilder.CreateIndex(
@@ -735,6 +926,22 @@ namespace Tandem.Data.Migrations.Sqlite
                 table: "StageTransitions",
                 columns: new[] { "To", "At" });
 
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookDeadLetters_SourceId_Status_ReceivedAt",
+                table: "WebhookDeadLetters",
+                columns: new[] { "SourceId", "Status", "ReceivedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookSources_CampaignId",
+                table: "WebhookSources",
+                column: "CampaignId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_WebhookSources_Key",
+                table: "WebhookSources",
+                column: "Key",
+                unique: true);
+
             migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_LastName\" ON \"Leads\" (lower(\"LastName\"));");
             migrationBuilder.Sql("CREATE INDEX \"IX_Leads_lower_Company\" ON \"Leads\" (lower(\"Company\"));");
         }
@@ -773,31 +980,49 @@ namespace Tandem.Data.Migrations.Sqlite
                 name: "CustomFieldDefinitions");
 
             migrationBuilder.DropTable(
+                name: "DataProtectionKeys");
+
+            migrationBuilder.DropTable(
                 name: "Deals");
 
             migrationBuilder.DropTable(
                 name: "IdempotencyRecords");
 
             migrationBuilder.DropTable(
+                name: "ImportRowErrors");
+
+            migrationBuilder.DropTable(
                 name: "Installations");
+
+            migrationBuilder.DropTable(
+                name: "LeadForms");
 
             migrationBuilder.DropTable(
                 name: "StageTransitions");
 
             migrationBuilder.DropTable(
+                name: "WebhookDeadLetters");
+
+            migrationBuilder.DropTable(
                 name: "AspNetRoles");
+
+            migrationBuilder.DropTable(
+                name: "ImportJobs");
 
             migrationBuilder.DropTable(
                 name: "Leads");
 
             migrationBuilder.DropTable(
+                name: "WebhookSources");
+
+            migrationBuilder.DropTable(
                 name: "Accounts");
 
             migrationBuilder.DropTable(
-                name: "Campaigns");
+                name: "Personas");
 
             migrationBuilder.DropTable(
-                name: "Personas");
+                name: "Campaigns");
 
             migrationBuilder.DropTable(
                 name: "AspNetUsers");
