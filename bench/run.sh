@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Full benchmark run on this machine: a throwaway PostgreSQL, a Release build of Tandem, the raw ceilings
 # (HTTP POST + one INSERT; COPY) and Tandem's capture API, all measured in the same run.
-# Usage: bench/run.sh [seconds-per-run] [concurrency]      Results: artifacts/bench/results.md
+# Usage: bench/run.sh [seconds-per-run] [concurrency] [warm-up seconds]      Results: artifacts/bench/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=${1:-20}
 concurrency=${2:-32}
+warmup=${3:-15}   # long enough for tiered JIT compilation to settle on 2 cores
 out="$root/artifacts/bench"
 mkdir -p "$out"
 . scripts/postgres.sh
@@ -30,7 +31,7 @@ tandem_cs="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tandem"
 
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); $(dotnet --version) SDK; $(date -u +%Y-%m-%d)"
-  echo "Command: bench/run.sh $seconds $concurrency (each run: 3 s warm-up, then $seconds s measured, $concurrency concurrent clients on loopback)"
+  echo "Command: bench/run.sh $seconds $concurrency (each run: $warmup s warm-up, then $seconds s measured, $concurrency concurrent clients on loopback)"
   echo
 } > "$out/results.md"
 
@@ -38,7 +39,7 @@ echo "==> Ceiling: HTTP POST + 1 INSERT"
 port=$(free_port)
 $driver serve-ceiling --pg "$ceiling_cs" --port "$port" >"$out/ceiling-server.log" 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$port"
-$driver ceiling-http --url "http://127.0.0.1:$port" --seconds "$seconds" --concurrency "$concurrency" | tee "$out/ceiling-http.txt"
+$driver ceiling-http --url "http://127.0.0.1:$port" --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" | tee "$out/ceiling-http.txt"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 echo "==> Ceiling: COPY"
@@ -53,9 +54,9 @@ port=$(free_port)
 tandem_pid=${pids[-1]}
 wait_http "http://127.0.0.1:$port"
 url="http://127.0.0.1:$port"
-$driver leads --url "$url" --key "$key" --mode new --seconds "$seconds" --concurrency "$concurrency" | tee "$out/leads-new.txt"
-$driver leads --url "$url" --key "$key" --mode repeat --seconds "$seconds" --concurrency "$concurrency" | tee "$out/leads-repeat.txt"
-$driver batch --url "$url" --key "$key" --seconds "$seconds" --concurrency 4 | tee "$out/batch.txt"
+$driver leads --url "$url" --key "$key" --mode new --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" | tee "$out/leads-new.txt"
+$driver leads --url "$url" --key "$key" --mode repeat --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" | tee "$out/leads-repeat.txt"
+$driver batch --url "$url" --key "$key" --seconds "$seconds" --warmup "$warmup" --concurrency 4 | tee "$out/batch.txt"
 rss=$(awk '/VmHWM/{print $2}' "/proc/$tandem_pid/status" 2>/dev/null || echo 0)
 
 ceiling_http=$(sed -n 's/^RESULT HTTP items_per_s=\([0-9]*\).*/\1/p' "$out/ceiling-http.txt")

@@ -52,8 +52,11 @@ public static class Program
                 {
                     var mode = o.GetValueOrDefault("mode", "new");
                     using var http = Client(o["url"], o["key"], concurrency);
+                    // "invalid" sends bodies that fail validation: the HTTP, auth and parsing cost without any database write.
                     var result = await LoadDriver.RunAsync($"POST /api/v1/leads ({mode} identifiers)", concurrency, seconds, warmup,
-                        async (w, n) => await PostAsync(http, "/api/v1/leads", LeadJson(w, mode == "repeat" ? n % 500 : n, mode)));
+                        async (w, n) => mode == "invalid"
+                            ? await PostAsync(http, "/api/v1/leads", """{"firstName":"No identifier"}""", HttpStatusCode.BadRequest)
+                            : await PostAsync(http, "/api/v1/leads", LeadJson(w, mode == "repeat" ? n % 500 : n, mode)));
                     Report(result);
                     return result.Errors > 0 ? 1 : 0;
                 }
@@ -98,14 +101,14 @@ public static class Program
         return http;
     }
 
-    private static async Task<(bool, int)> PostAsync(HttpClient http, string path, string json)
+    private static async Task<(bool, int)> PostAsync(HttpClient http, string path, string json, HttpStatusCode? expected = null)
     {
         try
         {
             using var content = new StringContent(json, Encoding.UTF8, "application/json");
             using var response = await http.PostAsync(path, content);
             await response.Content.LoadIntoBufferAsync();
-            return (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created, 1);
+            return (expected is { } e ? response.StatusCode == e : response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created, 1);
         }
         catch (HttpRequestException)
         {

@@ -78,7 +78,7 @@ public static class DatabaseSetup
     internal static string WithAutoPrepare(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (builder.MaxAutoPrepare == 0)
+        if (!builder.ContainsKey("Max Auto Prepare"))
             builder.MaxAutoPrepare = 64;
         return builder.ConnectionString;
     }

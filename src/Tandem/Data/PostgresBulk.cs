@@ -1,16 +1,72 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace Tandem.Data;
 
 /// <summary>
-/// Inserts tracked, newly added entities with PostgreSQL binary COPY instead of INSERT statements, inside the
-/// context's current transaction. Columns and conversions come from the EF model, so the COPY always matches the
-/// mapping. Used for bulk capture (API batches, CSV imports), where COPY is an order of magnitude faster.
+/// Writes tracked, newly added entities to PostgreSQL without EF's update pipeline: binary COPY for large sets, or
+/// one batch of prepared positional INSERTs for small ones (one round trip, no SQL generation or parsing per call).
+/// Columns and conversions come from the EF model, so the statements always match the mapping. Used by capture,
+/// whose hot path is inserting leads, activities and stage transitions.
 /// </summary>
 public static class PostgresBulk
 {
+    private sealed record TableShape(string Sql, IReadOnlyList<IProperty> Properties, string[] Types, Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, TableShape> Shapes = new();
+
+    private static TableShape Shape(IEntityType entityType) => Shapes.GetOrAdd(entityType, type =>
+    {
+        var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
+        var properties = type.GetProperties().Where(p => p.GetColumnName(table) is not null).ToList();
+        var columns = string.Join(", ", properties.Select(p => Quote(p.GetColumnName(table)!)));
+        var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
+        var values = string.Join(", ", properties.Select((_, i) => "$" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return new TableShape($"INSERT INTO {target} ({columns}) VALUES ({values})", properties,
+            [.. properties.Select(p => BaseType(p.GetColumnType(table)))], [.. properties.Select(p => p.GetTypeMapping().Converter)], columns, target);
+    });
+
+    /// <summary>
+    /// Inserts every Added entity of the given types (in this order, for foreign keys) as one batch of prepared
+    /// INSERTs and marks them Unchanged. Without an explicit transaction the batch is atomic on its own.
+    /// </summary>
+    public static async Task InsertAddedAsync(DbContext db, IReadOnlyList<Type> order, CancellationToken ct)
+    {
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var batch = new NpgsqlBatch(connection) { Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction };
+            var written = new List<Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry>();
+            foreach (var clrType in order)
+                foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added && e.Metadata.ClrType == clrType))
+                {
+                    var shape = Shape(entry.Metadata);
+                    var command = new NpgsqlBatchCommand(shape.Sql);
+                    for (var i = 0; i < shape.Properties.Count; i++)
+                    {
+                        var value = entry.Property(shape.Properties[i].Name).CurrentValue;
+                        if (value is not null && shape.Converters[i] is { } converter)
+                            value = converter.ConvertToProvider(value);
+                        command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, DataTypeName = shape.Types[i] });
+                    }
+                    batch.BatchCommands.Add(command);
+                    written.Add(entry);
+                }
+            if (batch.BatchCommands.Count == 0)
+                return;
+            await batch.ExecuteNonQueryAsync(ct);
+            foreach (var entry in written)
+                entry.State = EntityState.Unchanged;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
     /// <summary>Copies every Added entity of the given types (in this order, for foreign keys) and marks them Unchanged.</summary>
     public static async Task CopyAddedAsync(DbContext db, IReadOnlyList<Type> order, CancellationToken ct)
     {
@@ -20,15 +76,10 @@ public static class PostgresBulk
             var entries = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added && e.Metadata.ClrType == clrType).ToList();
             if (entries.Count == 0)
                 continue;
-            var entityType = entries[0].Metadata;
-            var table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
-            var properties = entityType.GetProperties().Where(p => p.GetColumnName(table) is not null).ToList();
-            var columns = string.Join(", ", properties.Select(p => Quote(p.GetColumnName(table)!)));
-            var target = entityType.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
-            var types = properties.Select(p => BaseType(p.GetColumnType(table))).ToArray();
-            var converters = properties.Select(p => p.GetTypeMapping().Converter).ToArray();
+            var shape = Shape(entries[0].Metadata);
+            var (properties, types, converters) = (shape.Properties, shape.Types, shape.Converters);
 
-            await using (var writer = await connection.BeginBinaryImportAsync($"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)", ct))
+            await using (var writer = await connection.BeginBinaryImportAsync($"COPY {shape.Target} ({shape.Columns}) FROM STDIN (FORMAT BINARY)", ct))
             {
                 foreach (var entry in entries)
                 {

@@ -199,6 +199,42 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         await tx.CommitAsync(ct);
     }
 
+    /// <summary>
+    /// Small groups on PostgreSQL: new rows as one batch of prepared INSERTs (one round trip, atomic by itself);
+    /// when leads were merged too, the inserts and EF's UPDATEs share a transaction.
+    /// </summary>
+    private async Task SaveSmallAsync(CancellationToken ct)
+    {
+        var hasUpdates = db.ChangeTracker.Entries().Any(e => e.State is EntityState.Modified or EntityState.Deleted);
+        if (db.Database.CurrentTransaction is { } outer)
+        {
+            const string savepoint = "small_capture";
+            await outer.CreateSavepointAsync(savepoint, ct);
+            try
+            {
+                await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+                if (hasUpdates)
+                    await db.SaveChangesAsync(ct);
+                await outer.ReleaseSavepointAsync(savepoint, ct);
+            }
+            catch
+            {
+                await outer.RollbackToSavepointAsync(savepoint, CancellationToken.None);
+                throw;
+            }
+            return;
+        }
+        if (!hasUpdates)
+        {
+            await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+            return;
+        }
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
     private async Task<List<(int Index, CaptureOutcome Outcome)>> StoreAsync(List<Prepared> items, CaptureContext context, CancellationToken ct)
     {
         db.ChangeTracker.AutoDetectChangesEnabled = false;
@@ -321,6 +357,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         var newAccounts = db.ChangeTracker.Entries<Account>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
         if (db.Database.IsNpgsql() && items.Count >= BulkThreshold)
             await SaveBulkAsync(ct);
+        else if (db.Database.IsNpgsql())
+            await SaveSmallAsync(ct);
         else
             await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
