@@ -1,6 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Data;
+using Tandem.Features.Capture.CsvImport;
+using Tandem.Features.Capture.Forms;
+using Tandem.Features.Capture.Webhooks;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
@@ -16,10 +19,15 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
     public async Task DemoSeedsAConsistentCompanyOnceAndItsLoginsWork()
     {
         await using var app = await TandemApp.CreateAsync(provider);
-        var summary = await app.WithServiceAsync(sp => sp.GetRequiredService<DemoSeeder>().SeedAsync(TestContext.Current.CancellationToken));
+        var progress = new StringWriter();
+        var summary = await app.WithServiceAsync(sp => sp.GetRequiredService<DemoSeeder>().SeedAsync(progress, TestContext.Current.CancellationToken));
 
+        TestContext.Current.TestOutputHelper?.WriteLine(progress.ToString());
         Assert.NotNull(summary);
-        Assert.InRange(summary.Leads, 1800, 2200);
+        // About 2,000 leads of history plus the new people of the form, the webhook and the import.
+        Assert.InRange(summary.Leads, 1900, 2400);
+        // About 8 s on SQLite on a quiet machine; the bound only catches a pathological slowdown on a busy one.
+        Assert.True(summary.Elapsed < TimeSpan.FromSeconds(60), $"Seeding took {summary.Elapsed}:\n{progress}");
         Assert.True(summary.Activities > summary.Leads);
         Assert.InRange(summary.Campaigns, 8, 12);
         Assert.True(summary.Deals > 0);
@@ -43,12 +51,91 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.Equal(5, reps);
         Assert.Equal(0, futureTransitions);
 
+        // Recent traffic went through the real capture paths: the web form, the Typeform webhook and a CSV import.
+        var capture = summary.Capture;
+        Assert.Equal(60, capture.FormSubmissions);
+        Assert.Equal(40, capture.WebhookDeliveries);
+        Assert.Equal(2, capture.DeadLetters);
+        Assert.Equal(150, capture.ImportRows);
+        Assert.Equal(3, capture.ImportFailed);
+        Assert.True(capture.ImportMerged > 0 && capture.LeadsMerged > capture.ImportMerged, $"{capture}");
+        var paths = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            var form = await db.Set<LeadForm>().SingleAsync(f => f.Name == "Demander une démo");
+            var source = await db.Set<WebhookSource>().SingleAsync();
+            var job = await db.Set<ImportJob>().SingleAsync();
+            var webhookSource = WebhookIngest.SourceLabel(source);
+            var importSource = $"import:{job.Id}";
+            return new
+            {
+                Form = form,
+                FormActivities = await db.Activities.CountAsync(a => a.Source == "form:" + form.Key),
+                FormLeads = await db.Activities.Where(a => a.Source == "form:" + form.Key).Select(a => a.LeadId).Distinct().CountAsync(),
+                Source = source,
+                WebhookActivities = await db.Activities.CountAsync(a => a.Source == webhookSource),
+                DeadLetters = await db.Set<WebhookDeadLetter>().CountAsync(d => d.SourceId == source.Id && d.Status == DeadLetterStatus.Pending),
+                Job = job,
+                ImportActivities = await db.Activities.CountAsync(a => a.Source == importSource),
+                ImportErrors = await db.Set<ImportRowError>().Where(e => e.ImportJobId == job.Id).Select(e => e.Row).Distinct().CountAsync(),
+                LeadsWithImportAndHistory = await db.Activities.Where(a => a.Source == importSource).Select(a => a.LeadId).Distinct()
+                    .CountAsync(id => db.Activities.Any(o => o.LeadId == id && (o.Source == null || o.Source != importSource))),
+                OldestWebhookActivity = await db.Activities.Where(a => a.Source == webhookSource).MinAsync(a => (DateTimeOffset?)a.OccurredAt),
+            };
+        });
+        Assert.Equal(["https://www.tandem-demo.example"], paths.Form.AllowedOrigins);
+        Assert.Equal("https://www.tandem-demo.example/merci", paths.Form.RedirectUrl);
+        Assert.Equal(60, paths.FormActivities);
+        Assert.True(paths.FormLeads is > 40 and <= 60, $"{paths.FormLeads} form leads");
+        Assert.Equal("Typeform — Livre blanc trésorerie", paths.Source.Name);
+        Assert.Equal("typeform", paths.Source.Preset);
+        Assert.Equal(38, paths.WebhookActivities);
+        Assert.Equal(2, paths.DeadLetters);
+        Assert.True(paths.OldestWebhookActivity < DateTimeOffset.UtcNow.AddDays(-2), "Typeform submissions keep their submitted_at");
+        Assert.Equal(ImportStatus.Completed, paths.Job.Status);
+        Assert.Equal(3, paths.Job.RowsFailed);
+        Assert.Equal(147, paths.Job.RowsCreated + paths.Job.RowsMerged);
+        Assert.Equal(3, paths.ImportErrors);
+        Assert.Equal(147, paths.ImportActivities);
+        Assert.Equal(paths.Job.RowsMerged, paths.LeadsWithImportAndHistory);
+
         // Setup is done and a printed login signs in.
         var admin = summary.Logins.First(l => l.Role == Roles.Admin);
         await TandemApp.SignInAsync(app.CreateBrowserClient(), admin.Email, admin.Password);
 
         // A second run leaves the database alone.
         Assert.Null(await app.WithServiceAsync(sp => sp.GetRequiredService<DemoSeeder>().SeedAsync(TestContext.Current.CancellationToken)));
+    }
+}
+
+/// <summary>The capture-path traffic is pure: same clock, same posts, deliveries and CSV; broken on purpose where it should be.</summary>
+public sealed class DemoSeederTrafficTests
+{
+    private static DemoCaptureTraffic Build(DateTimeOffset now)
+    {
+        var users = new DemoUsers(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(),
+            [.. Enumerable.Range(0, 5).Select(i => new DemoRep(Guid.NewGuid(), $"Rep {i}", TimeZoneInfo.Utc, ["fr", "en"]))]);
+        var builder = new DemoDataBuilder(now, users);
+        builder.Build();
+        return builder.BuildCaptureTraffic();
+    }
+
+    [Fact]
+    public void TrafficIsDeterministicAndHasItsExamplesOfBadInput()
+    {
+        var now = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+        var first = Build(now);
+        var second = Build(now);
+
+        Assert.Equal(first.Csv, second.Csv);
+        Assert.Equal(first.WebhookDeliveries, second.WebhookDeliveries);
+        Assert.Equal(first.FormPosts.SelectMany(p => p.Fields), second.FormPosts.SelectMany(p => p.Fields));
+        Assert.Equal(DemoDataBuilder.FormSubmissions, first.FormPosts.Count);
+        Assert.Equal(DemoDataBuilder.WebhookDeliveries, first.WebhookDeliveries.Count);
+        Assert.Equal(DemoDataBuilder.ImportRows + 1, first.Csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.InRange(first.FormPosts.Count(p => p.Known), 5, 20);
+        Assert.Contains(first.Csv, c => c == '[');
+        Assert.Contains("Nurturing", first.Csv, StringComparison.Ordinal);
     }
 }
 

@@ -2,10 +2,15 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Bogus;
 using Microsoft.EntityFrameworkCore;
 using Tandem.Data;
 using Tandem.Features.Campaigns;
+using Tandem.Features.Capture;
+using Tandem.Features.Capture.CsvImport;
+using Tandem.Features.Capture.Forms;
+using Tandem.Features.Capture.Webhooks;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Qualification;
@@ -16,7 +21,18 @@ namespace Tandem.Features.Demo;
 /// <summary>One demo sign-in, printed once at the end of seeding. The password is generated on each run.</summary>
 public sealed record DemoLogin(string Role, string Email, string DisplayName, string Password);
 
-/// <summary>What the demo seeder wrote.</summary>
+/// <summary>What went through the real capture paths: the web form, the Typeform webhook and the CSV import.</summary>
+public sealed record DemoCaptureSummary(
+    int FormSubmissions,
+    int WebhookDeliveries,
+    int DeadLetters,
+    int ImportRows,
+    int ImportCreated,
+    int ImportMerged,
+    int ImportFailed,
+    int LeadsMerged);
+
+/// <summary>What the demo seeder wrote (lead, account, activity and transition counts include the capture paths).</summary>
 public sealed record DemoSummary(
     int Users,
     int Campaigns,
@@ -26,6 +42,7 @@ public sealed record DemoSummary(
     int Activities,
     int StageTransitions,
     int Deals,
+    DemoCaptureSummary Capture,
     IReadOnlyList<DemoLogin> Logins,
     TimeSpan Elapsed);
 
@@ -34,8 +51,12 @@ public sealed record DemoSummary(
 /// spend, about 2,000 leads with their accounts, touchpoints, lifecycle transitions and deals. Dates are relative
 /// to the clock; every other choice comes from a fixed seed, so two runs at the same clock time produce the same
 /// data (except ids and the generated passwords). Runs only on an empty database (no users, leads or campaigns).
+/// History is written directly in one transaction; then, as a second phase, recent traffic goes through the real
+/// capture paths (web form, Typeform webhook, CSV import) so forms, dead letters and import history look used.
 /// </summary>
-public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setupState, TimeProvider clock)
+public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setupState, TimeProvider clock, CaptureCatalog catalog,
+    AccountDirectory accountDirectory, FormService forms, WebhookSourceService webhookSources, WebhookIngest webhookIngest,
+    ImportService imports, ImportRunner importRunner)
 {
     public const int RandomSeed = 20261123;
     public const string EmailDomain = "tandem-demo.example";
@@ -67,7 +88,8 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             db.ChangeTracker.AutoDetectChangesEnabled = false;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {logins.Count} users created ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
-            var data = new DemoDataBuilder(now, users).Build();
+            var builder = new DemoDataBuilder(now, users);
+            var data = builder.Build();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Seeding demo data… {data.Leads.Count:N0} leads, {data.Activities.Count:N0} activities, {data.Transitions.Count:N0} stage transitions, {data.Deals.Count:N0} deals, {data.Campaigns.Count} campaigns, {data.Accounts.Count:N0} accounts ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
@@ -93,12 +115,24 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             db.ChangeTracker.Clear();
             await tx.CommitAsync(ct);
             setupState.Done = true;
+            db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  history committed ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
+            // Phase two runs after the commit: capture reads campaigns through its own connection (the catalog) and the
+            // import commits each batch in a transaction of its own, so neither can run inside the history's transaction.
+            var capture = await SeedCapturePathsAsync(builder.BuildCaptureTraffic(), users, output, stopwatch, ct);
+
+            var accounts = await db.Accounts.CountAsync(ct);
+            var leads = await db.Leads.CountAsync(ct);
+            var activities = await db.Activities.CountAsync(ct);
+            var transitions = await db.StageTransitions.CountAsync(ct);
             stopwatch.Stop();
-            var summary = new DemoSummary(logins.Count, data.Campaigns.Count, data.Personas.Count, data.Accounts.Count, data.Leads.Count,
-                data.Activities.Count, data.Transitions.Count, data.Deals.Count, logins, stopwatch.Elapsed);
+            var summary = new DemoSummary(logins.Count, data.Campaigns.Count, data.Personas.Count, accounts, leads,
+                activities, transitions, data.Deals.Count, capture, logins, stopwatch.Elapsed);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Demo data seeded in {stopwatch.Elapsed.TotalSeconds:0.0} s: {summary.Users} users, {summary.Personas} personas, {summary.Campaigns} campaigns, {summary.Accounts:N0} accounts, {summary.Leads:N0} leads, {summary.Activities:N0} activities, {summary.StageTransitions:N0} stage transitions, {summary.Deals:N0} deals."));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Capture paths: {capture.FormSubmissions} form submissions, {capture.WebhookDeliveries} webhook deliveries ({capture.DeadLetters} dead-lettered), {capture.ImportRows} imported CSV rows ({capture.ImportCreated} created, {capture.ImportMerged} merged, {capture.ImportFailed} in the error report); {capture.LeadsMerged} merged into existing leads."));
             WriteLogins(output, logins);
             return summary;
         }
@@ -106,6 +140,107 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         {
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
         }
+    }
+
+    private async Task<DemoCaptureSummary> SeedCapturePathsAsync(DemoCaptureTraffic traffic, DemoUsers users, TextWriter output,
+        System.Diagnostics.Stopwatch stopwatch, CancellationToken ct)
+    {
+        // Campaigns and accounts were written behind the capture caches' back.
+        catalog.Invalidate();
+        accountDirectory.Clear();
+        var marketer = await db.Users.AsNoTracking().Where(u => u.Id == users.MarketerId).Select(u => u.Email).SingleAsync(ct) ?? "demo";
+        var merged = 0;
+
+        var (formDto, formErrors) = await forms.CreateAsync(new FormDefinition(
+            "Demander une démo", CampaignId: null,
+            [
+                new FormField("email", "E-mail professionnel", Required: true, FormFieldType.Email),
+                new FormField("firstName", "Prénom", Required: true),
+                new FormField("lastName", "Nom", Required: true),
+                new FormField("company", "Entreprise", Required: true),
+                new FormField("jobTitle", "Fonction"),
+                new FormField("phone", "Téléphone", Type: FormFieldType.Phone),
+            ],
+            "J'accepte de recevoir des informations de Tandem Demo sur ses produits et ses événements. Je peux me désabonner à tout moment.",
+            [DemoDataBuilder.Site], DemoDataBuilder.Site + "/merci", MinFillSeconds: 3, HoneypotField: "website", Active: true), marketer, ct);
+        if (formDto is null)
+            throw new InvalidOperationException("Demo form rejected: " + string.Join("; ", formErrors!.SelectMany(e => e.Value)));
+        var form = await forms.FindByKeyAsync(formDto.Key, ct) ?? throw new InvalidOperationException("The demo form vanished.");
+        var submitted = 0;
+        foreach (var post in traffic.FormPosts)
+        {
+            var result = await forms.SubmitAsync(form, post.Fields, checkBots: true, ct);
+            if (result.Verdict != SubmissionVerdict.Accepted)
+                throw new InvalidOperationException($"Demo form submission {result.Verdict}: {result.DropReason}{string.Join("; ", result.Errors?.SelectMany(e => e.Value) ?? [])}");
+            submitted++;
+            merged += post.Known ? 1 : 0;
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {submitted} form submissions captured ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+
+        var (sourceDto, sourceErrors) = await webhookSources.CreateAsync(new WebhookSourceDefinition(
+            "Typeform — Livre blanc trésorerie", "typeform", Secret: null, SignatureHeader: null, SignaturePrefix: null, SignatureEncoding: null,
+            Mappings: null, ActivityType.ContentDownload, CampaignId: null, Active: true), marketer, ct);
+        if (sourceDto is null)
+            throw new InvalidOperationException("Demo webhook source rejected: " + string.Join("; ", sourceErrors!.SelectMany(e => e.Value)));
+        var source = await db.Set<WebhookSource>().AsNoTracking().SingleAsync(s => s.Id == sourceDto.Id, ct);
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Content-Type"] = "application/json",
+            ["User-Agent"] = "Typeform Webhooks",
+        };
+        int delivered = 0, deadLetters = 0;
+        foreach (var delivery in traffic.WebhookDeliveries)
+        {
+            var result = await webhookIngest.ReceiveAsync(source, "application/json", delivery.Body, headers, ct);
+            delivered++;
+            deadLetters += result.DeadLetterId is null ? 0 : 1;
+            merged += result.Captured && !result.Created ? 1 : 0;
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {delivered} Typeform deliveries received, {deadLetters} dead-lettered ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+
+        var job = await RunImportAsync(traffic, users.MarketerId, marketer, ct);
+        merged += job.RowsMerged;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  CSV import {job.Status}: {job.RowsRead} rows, {job.RowsCreated} created, {job.RowsMerged} merged, {job.RowsFailed} failed ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+        return new DemoCaptureSummary(submitted, delivered, deadLetters, job.RowsRead, job.RowsCreated, job.RowsMerged, job.RowsFailed, merged);
+    }
+
+    /// <summary>
+    /// Stages the CSV, creates the job and claims it in one transaction — so the background worker never sees it
+    /// pending — then runs it here, so the demo is complete when the app starts.
+    /// </summary>
+    private async Task<ImportJob> RunImportAsync(DemoCaptureTraffic traffic, Guid userId, string actor, CancellationToken ct)
+    {
+        StagedFile file;
+        // Salesforce writes UTF-8 with a byte order mark.
+        await using (var content = new MemoryStream([.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(traffic.Csv)]))
+            file = await imports.StageAsync(content, DemoDataBuilder.ImportFileName, ct);
+        var settings = new ImportSettings(Mapping: DemoDataBuilder.ImportColumnMapping, StageValues: DemoDataBuilder.ImportStageValues,
+            Policy: MergePolicy.Update, DryRun: false, ExternalSystem: "salesforce");
+        Guid jobId;
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            var (job, errors) = await imports.CreateAsync(file, settings, userId, actor, ct);
+            if (job is null)
+            {
+                ImportRunner.TryDelete(file.Path);
+                throw new InvalidOperationException("Demo import rejected: " + string.Join("; ", errors!.SelectMany(e => e.Value)));
+            }
+            jobId = job.Id;
+            var now = clock.GetUtcNow();
+            await db.Set<ImportJob>().Where(j => j.Id == jobId && j.Status == ImportStatus.Pending).ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, ImportStatus.Running)
+                .SetProperty(j => j.RunningOn, "demo seeder")
+                .SetProperty(j => j.HeartbeatAt, now)
+                .SetProperty(j => j.StartedAt, now), ct);
+            await tx.CommitAsync(ct);
+        }
+        db.ChangeTracker.Clear();
+        await importRunner.RunAsync(jobId, ct);
+        var finished = await db.Set<ImportJob>().AsNoTracking().SingleAsync(j => j.Id == jobId, ct);
+        if (finished.Status != ImportStatus.Completed)
+            throw new InvalidOperationException($"The demo import ended {finished.Status}: {finished.Error}");
+        return finished;
     }
 
     private async Task<(DemoUsers Users, IReadOnlyList<DemoLogin> Logins)> CreateUsersAsync(DateTimeOffset now, CancellationToken ct)
@@ -200,6 +335,16 @@ public static class DemoSeederExtensions
 internal sealed record DemoRep(Guid Id, string Name, TimeZoneInfo TimeZone, IReadOnlyList<string> Languages);
 
 internal sealed record DemoUsers(Guid AdminId, Guid MarketerId, Guid ManagerId, IReadOnlyList<DemoRep> Reps);
+
+/// <summary>One post of the demo web form; <see cref="Known"/> when it comes from a lead already in the history.</summary>
+internal sealed record DemoFormPost(IReadOnlyList<KeyValuePair<string, string?>> Fields, bool Known);
+
+internal sealed record DemoWebhookDelivery(string Body);
+
+/// <summary>Recent traffic for the capture paths: form posts, Typeform deliveries and an old CRM export.</summary>
+internal sealed record DemoCaptureTraffic(IReadOnlyList<DemoFormPost> FormPosts, IReadOnlyList<DemoWebhookDelivery> WebhookDeliveries, string Csv);
+
+internal sealed record DemoPerson(string Email, string? Phone, string FirstName, string LastName, string? Company, string? JobTitle, string Country, int? CompanySize, bool Known);
 
 internal sealed class DemoData
 {
@@ -1363,6 +1508,259 @@ internal sealed class DemoDataBuilder
         "NL" => "nl",
         _ => "fr",
     }];
+
+    // ---------------------------------------------------------------- capture-path traffic
+
+    internal const int FormSubmissions = 60;
+    internal const int WebhookDeliveries = 40;
+    internal const int ImportRows = 150;
+    internal const string ImportFileName = "export-salesforce-leads.csv";
+    internal const string TypeformFormId = "tD3m0Wp";
+
+    private static readonly string[] ImportHeaders =
+        ["Lead ID", "First Name", "Last Name", "Email", "Company", "Title", "Phone", "Lead Source", "Lead Status", "Country", "Created Date"];
+
+    /// <summary>What an admin confirms on the import page for this Salesforce export.</summary>
+    internal static Dictionary<string, string?> ImportColumnMapping { get; } = new(StringComparer.Ordinal)
+    {
+        ["Lead ID"] = "externalId",
+        ["First Name"] = "firstName",
+        ["Last Name"] = "lastName",
+        ["Email"] = "email",
+        ["Company"] = "company",
+        ["Title"] = "jobTitle",
+        ["Phone"] = "phone",
+        ["Lead Source"] = "utmSource",
+        ["Lead Status"] = "stage",
+        ["Country"] = "country",
+        ["Created Date"] = "occurredAt",
+    };
+
+    internal static Dictionary<string, string> ImportStageValues { get; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Open - Not Contacted"] = nameof(LifecycleStage.Lead),
+        ["Working - Contacted"] = nameof(LifecycleStage.Mql),
+        ["Qualified"] = nameof(LifecycleStage.Sql),
+        ["Unqualified"] = nameof(LifecycleStage.Disqualified),
+        ["Closed - Not Converted"] = nameof(LifecycleStage.Recycled),
+    };
+
+    private static readonly JsonSerializerOptions WebhookJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Call after <see cref="Build"/>: new people come from the same generators (unique emails and phones), and about
+    /// one in five is a lead of the history coming back, so capture merges them.
+    /// </summary>
+    public DemoCaptureTraffic BuildCaptureTraffic()
+    {
+        var returning = _data.Leads.Where(l => l.Email is not null && l.ExternalSystem is null && l.FirstName is not null && l.LastName is not null
+            && l.Company is not null && l.Stage is not (LifecycleStage.Customer or LifecycleStage.Disqualified)).ToList();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        DemoPerson Person(double knownShare)
+        {
+            if (_random.NextDouble() < knownShare)
+            {
+                for (var attempt = 0; attempt < 20; attempt++)
+                {
+                    var lead = returning[_random.Next(returning.Count)];
+                    if (used.Add(lead.Email!))
+                        return new DemoPerson(lead.Email!, lead.Phone, lead.FirstName!, lead.LastName!, lead.Company, lead.JobTitle, lead.Country ?? "FR", lead.CompanySize, true);
+                }
+            }
+            return NewPerson();
+        }
+        var forms = Enumerable.Range(0, FormSubmissions).Select(_ => FormPost(Person(0.2))).ToList();
+        var hooks = Enumerable.Range(0, WebhookDeliveries - 2).Select(_ => Person(0.2)).ToList();
+        var deliveries = hooks.Select(p => (At: _now.AddMinutes(-_random.Next(5, 14 * 24 * 60)), Person: (DemoPerson?)p, Broken: 0)).ToList();
+        deliveries.Add((_now.AddHours(-_random.Next(30, 200)), null, 1));
+        deliveries.Add((_now.AddHours(-_random.Next(2, 30)), NewPerson(), 2));
+        var webhooks = deliveries.OrderBy(d => d.At).Select(d => TypeformDelivery(d.At, d.Person, d.Broken)).ToList();
+        var csv = ImportCsv(Enumerable.Range(0, ImportRows - 3).Select(_ => Person(0.15)).ToList());
+        return new DemoCaptureTraffic(forms, webhooks, csv);
+    }
+
+    private DemoPerson NewPerson()
+    {
+        var kind = (DemoLeadKind)WeightedIndex([45, 25, 10, 20, 0]);
+        var company = PickCompany();
+        var female = _random.NextDouble() < 0.5;
+        var firstName = FirstName(company.Country, female);
+        var lastName = LastName(company.Country);
+        var language = company.Country is "FR" or "BE" or "CH" or "LU" ? "fr" : "en";
+        var email = MakeEmail(firstName, lastName, _random.NextDouble() < 0.1 ? null : company.Domain, company.Country);
+        var phone = _random.NextDouble() < 0.5 ? MakePhone(company.Country) : null;
+        return new DemoPerson(email, phone, firstName, lastName, company.Name, JobTitle(kind, language, female), company.Country, company.Size, false);
+    }
+
+    private DemoFormPost FormPost(DemoPerson person)
+    {
+        var (source, medium, campaign, referrer) = Weighted<(string?, string?, string?, string?)>(
+        [
+            (("google", "cpc", "gads-prevision-tresorerie", "https://www.google.com/"), 35),
+            (("linkedin", "paid-social", "li-daf-pme", "https://www.linkedin.com/"), 20),
+            (("newsletter", "email", "newsletter-mensuel-daf", null), 12),
+            (("google", "organic", "seo-blog-guides", "https://www.google.fr/"), 15),
+            (("partner-portal", "partner", "partenaires-experts-comptables", null), 5),
+            ((null, null, null, null), 13),
+        ]);
+        var landing = Site + "/demo" + (source is null ? "" : $"?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}");
+        var fields = new List<KeyValuePair<string, string?>>
+        {
+            new("email", person.Email),
+            new("firstName", person.FirstName),
+            new("lastName", person.LastName),
+            new("company", person.Company),
+            new("jobTitle", person.JobTitle),
+            new("phone", person.Phone is null ? "" : DisplayPhone(person.Phone)),
+            new("website", ""),
+            new(FormRules.FillTimeField, (_random.Next(12, 140) * 1000 + _random.Next(1000)).ToString(CultureInfo.InvariantCulture)),
+            new("landing_page", landing),
+        };
+        if (_random.NextDouble() < 0.75)
+            fields.Add(new(FormRules.ConsentField, "true"));
+        if (source is not null)
+        {
+            fields.Add(new("utm_source", source));
+            fields.Add(new("utm_medium", medium));
+            fields.Add(new("utm_campaign", campaign));
+        }
+        if (referrer is not null)
+            fields.Add(new("referrer", referrer));
+        return new DemoFormPost(fields, person.Known);
+    }
+
+    /// <summary>"+33639981234" → "+33 6 39 98 12 34", as people type it.</summary>
+    private static string DisplayPhone(string e164) => e164.StartsWith("+33", StringComparison.Ordinal) && e164.Length == 12
+        ? $"+33 {e164[3]} {e164[4..6]} {e164[6..8]} {e164[8..10]} {e164[10..12]}"
+        : e164;
+
+    private static string SizeLabel(int? size) => size switch
+    {
+        null or < 11 => "1-10",
+        < 51 => "11-50",
+        < 201 => "51-200",
+        < 501 => "201-500",
+        _ => "501-1000",
+    };
+
+    /// <summary>
+    /// A Typeform form_response delivery. <paramref name="broken"/> 1 is a response without its email question
+    /// (an older version of the form), 2 a mistyped address: both cannot become leads and are dead-lettered.
+    /// </summary>
+    private DemoWebhookDelivery TypeformDelivery(DateTimeOffset submittedAt, DemoPerson? person, int broken)
+    {
+        var (source, medium, campaign) = Weighted<(string, string, string)>(
+        [
+            (("linkedin", "paid-social", "li-daf-pme"), 50),
+            (("google", "cpc", "gads-prevision-tresorerie"), 20),
+            (("google", "organic", "seo-blog-guides"), 20),
+            (("newsletter", "email", "newsletter-mensuel-daf"), 10),
+        ]);
+        static JsonObject Field(string refName, string type) => new() { ["id"] = "fld_" + refName, ["type"] = type, ["ref"] = refName };
+        static JsonObject Text(string refName, string value) => new() { ["type"] = "text", ["text"] = value, ["field"] = Field(refName, "short_text") };
+        var answers = new JsonArray();
+        if (person is not null)
+        {
+            answers.Add(Text("first_name", person.FirstName));
+            answers.Add(Text("last_name", person.LastName));
+            var email = broken == 2 ? person.Email.Replace("@", " @ ", StringComparison.Ordinal) : person.Email;
+            answers.Add(new JsonObject { ["type"] = "email", ["email"] = email, ["field"] = Field("email", "email") });
+            if (person.Company is not null)
+                answers.Add(Text("company", person.Company));
+            if (person.JobTitle is not null)
+                answers.Add(Text("job_title", person.JobTitle));
+            if (person.Phone is not null)
+                answers.Add(new JsonObject { ["type"] = "phone_number", ["phone_number"] = person.Phone, ["field"] = Field("phone", "phone_number") });
+            answers.Add(new JsonObject
+            {
+                ["type"] = "choice",
+                ["choice"] = new JsonObject { ["label"] = SizeLabel(person.CompanySize) },
+                ["field"] = Field("company_size", "multiple_choice"),
+            });
+        }
+        else
+        {
+            answers.Add(Text("first_name", "Sandrine"));
+            answers.Add(Text("company", "Cabinet Roussel Expertise"));
+        }
+        var token = Token(32);
+        var body = new JsonObject
+        {
+            ["event_id"] = Token(26).ToUpperInvariant(),
+            ["event_type"] = "form_response",
+            ["form_response"] = new JsonObject
+            {
+                ["form_id"] = TypeformFormId,
+                ["token"] = token,
+                ["landed_at"] = Iso(submittedAt.AddSeconds(-_random.Next(40, 400))),
+                ["submitted_at"] = Iso(submittedAt),
+                ["hidden"] = new JsonObject { ["utm_source"] = source, ["utm_medium"] = medium, ["utm_campaign"] = campaign },
+                ["definition"] = new JsonObject { ["id"] = TypeformFormId, ["title"] = "Livre blanc : piloter sa trésorerie en PME" },
+                ["answers"] = answers,
+            },
+        };
+        return new DemoWebhookDelivery(body.ToJsonString(WebhookJson));
+    }
+
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private string Token(int length)
+    {
+        const string alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+        return string.Create(length, this, (span, builder) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+                span[i] = alphabet[builder._random.Next(alphabet.Length)];
+        });
+    }
+
+    /// <summary>
+    /// A Salesforce leads export from the CRM used before Tandem: leads created 4 to 14 months ago, plus three rows
+    /// the import reports (a mistyped email, a company name with an unquoted comma, a status missing from the value map).
+    /// </summary>
+    private string ImportCsv(List<DemoPerson> people)
+    {
+        var sb = new StringBuilder();
+        sb.Append(string.Join(',', ImportHeaders)).Append("\r\n");
+        var broken = new Dictionary<int, int> { [37] = 1, [88] = 2, [121] = 3 };
+        var person = 0;
+        for (var row = 0; row < ImportRows; row++)
+        {
+            var kind = broken.GetValueOrDefault(row);
+            var p = kind == 0 ? people[person++] : NewPerson();
+            var status = p.Known ? "Open - Not Contacted"
+                : kind == 3 ? "Nurturing"
+                : Weighted<string>([("Open - Not Contacted", 45), ("Working - Contacted", 25), ("Qualified", 8), ("Unqualified", 10), ("Closed - Not Converted", 12)]);
+            var email = kind == 1 ? p.Email.Replace("@", "[at]", StringComparison.Ordinal) : p.Email;
+            var company = kind == 2 ? $"{p.LastName}, {p.FirstName} & Associés" : p.Company;
+            var created = _today.AddDays(-_random.Next(120, 420));
+            string?[] values =
+            [
+                "00Q7R0000" + Token(9).ToUpperInvariant(), p.FirstName, p.LastName, email, company, p.JobTitle,
+                p.Phone is null ? "" : DisplayPhone(p.Phone),
+                Weighted<string>([("Web", 40), ("Trade Show", 20), ("Partner Referral", 10), ("Purchased List", 15), ("Phone Inquiry", 10), ("", 5)]),
+                status, CountryName(p.Country), created.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ];
+            // The unquoted comma is the error: this row has one column too many.
+            sb.Append(string.Join(',', values.Select((v, i) => kind == 2 && i == 4 ? v! : CsvField(v)))).Append("\r\n");
+        }
+        return sb.ToString();
+    }
+
+    private static string CountryName(string code) => code switch
+    {
+        "FR" => "France",
+        "BE" => "Belgique",
+        "CH" => "Suisse",
+        "DE" => "Germany",
+        "GB" => "United Kingdom",
+        "ES" => "Spain",
+        "IT" => "Italy",
+        _ => code,
+    };
+
+    private static string CsvField(string? value) =>
+        value is null ? "" : value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
     // ---------------------------------------------------------------- helpers
 
