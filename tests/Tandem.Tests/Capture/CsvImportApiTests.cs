@@ -19,7 +19,7 @@ public abstract class CsvImportApiTests(DatabaseProvider provider)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    private static JsonSerializerOptions Json => TandemApp.ApiJson;
 
     private const string Formula = "=cmd|' /C calc'!A0";
 

@@ -19,7 +19,7 @@ public abstract class FormsTests(DatabaseProvider provider)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    private static JsonSerializerOptions JsonOptions => TandemApp.ApiJson;
 
     private static async Task<(TandemApp App, HttpClient Admin)> StartAsync(DatabaseProvider provider, IDictionary<string, string?>? settings = null)
     {

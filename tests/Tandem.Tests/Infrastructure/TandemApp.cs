@@ -22,6 +22,10 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
     private readonly string? _sqliteDirectory;
     private readonly string? _postgresDatabase;
 
+    /// <summary>The API's JSON conventions (camelCase, enums as strings), for reading responses in tests.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions ApiJson =
+        new(System.Text.Json.JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
     public DatabaseProvider Provider { get; }
     public string ConnectionString { get; }
 

@@ -80,33 +80,10 @@ public static class CaptureApi
         }, ct);
 
     private static Task<IResult> CaptureLeadBatchAsync(HttpContext http, CaptureService capture, IdempotencyStore idempotency, CancellationToken ct) =>
-        WithJsonBodyAsync(http, idempotency, async json =>
-        {
-            if (BatchItems(json) is not { } items)
-                return ApiConventions.FieldError("items", $"Expected {{ \"items\": [ ... ] }} with 1 to {MaxBatchItems} leads.");
-            if (items.Count > MaxBatchItems)
-                return ApiConventions.FieldError("items", $"At most {MaxBatchItems} items per batch; this one has {items.Count}.");
-            var results = new BatchItemResult?[items.Count];
-            var valid = new List<(int Index, LeadInput Input)>();
-            for (var i = 0; i < items.Count; i++)
-            {
-                var errors = new FieldErrors();
-                var input = LeadInputParser.Parse(items[i], errors);
-                if (errors.Any)
-                    results[i] = new BatchItemResult(i, "invalid", null, errors.ToDictionary());
-                else
-                    valid.Add((i, input));
-            }
-            var outcomes = valid.Count == 0 ? [] : await capture.CaptureManyAsync([.. valid.Select(v => v.Input)], CaptureContext.Api with { ActorUserId = UserId(http.User) }, ct);
-            for (var k = 0; k < valid.Count; k++)
-            {
-                var o = outcomes[k];
-                results[valid[k].Index] = o.Succeeded
-                    ? new BatchItemResult(valid[k].Index, o.Created ? "created" : "merged", o.LeadId, null)
-                    : new BatchItemResult(valid[k].Index, "invalid", null, o.Errors);
-            }
-            return TypedResults.Ok(Summarise(results!));
-        }, ct);
+        WithJsonBodyAsync(http, idempotency, json => RunBatchAsync(json, "leads",
+            (item, errors) => LeadInputParser.Parse(item, errors),
+            inputs => capture.CaptureManyAsync(inputs, CaptureContext.Api with { ActorUserId = UserId(http.User) }, ct),
+            o => o.Created ? "created" : "merged"), ct);
 
     private static Task<IResult> CaptureActivityAsync(HttpContext http, ActivityCapture activities, IdempotencyStore idempotency, CancellationToken ct) =>
         WithJsonBodyAsync(http, idempotency, async json =>
@@ -122,33 +99,43 @@ public static class CaptureApi
         }, ct);
 
     private static Task<IResult> CaptureActivityBatchAsync(HttpContext http, ActivityCapture activities, IdempotencyStore idempotency, CancellationToken ct) =>
-        WithJsonBodyAsync(http, idempotency, async json =>
+        WithJsonBodyAsync(http, idempotency, json => RunBatchAsync(json, "activities",
+            (item, errors) => ActivityCapture.Parse(item, errors),
+            inputs => activities.StoreAsync(inputs, "api", ct),
+            _ => "created"), ct);
+
+    /// <summary>
+    /// The batch contract shared by leads and activities: 1 to <see cref="MaxBatchItems"/> items, each parsed on its
+    /// own (an invalid item is reported and skipped), the valid ones stored in one call, one result per item in order.
+    /// </summary>
+    private static async Task<IResult> RunBatchAsync<TInput>(JsonElement json, string noun, Func<JsonElement, FieldErrors, TInput> parse,
+        Func<IReadOnlyList<TInput>, Task<IReadOnlyList<CaptureOutcome>>> store, Func<CaptureOutcome, string> status)
+    {
+        if (BatchItems(json) is not { } items)
+            return ApiConventions.FieldError("items", $"Expected {{ \"items\": [ ... ] }} with 1 to {MaxBatchItems} {noun}.");
+        if (items.Count > MaxBatchItems)
+            return ApiConventions.FieldError("items", $"At most {MaxBatchItems} items per batch; this one has {items.Count}.");
+        var results = new BatchItemResult?[items.Count];
+        var valid = new List<(int Index, TInput Input)>();
+        for (var i = 0; i < items.Count; i++)
         {
-            if (BatchItems(json) is not { } items)
-                return ApiConventions.FieldError("items", $"Expected {{ \"items\": [ ... ] }} with 1 to {MaxBatchItems} activities.");
-            if (items.Count > MaxBatchItems)
-                return ApiConventions.FieldError("items", $"At most {MaxBatchItems} items per batch; this one has {items.Count}.");
-            var results = new BatchItemResult?[items.Count];
-            var valid = new List<(int Index, ActivityInput Input)>();
-            for (var i = 0; i < items.Count; i++)
-            {
-                var errors = new FieldErrors();
-                var input = ActivityCapture.Parse(items[i], errors);
-                if (errors.Any)
-                    results[i] = new BatchItemResult(i, "invalid", null, errors.ToDictionary());
-                else
-                    valid.Add((i, input));
-            }
-            var outcomes = valid.Count == 0 ? [] : await activities.StoreAsync([.. valid.Select(v => v.Input)], "api", ct);
-            for (var k = 0; k < valid.Count; k++)
-            {
-                var o = outcomes[k];
-                results[valid[k].Index] = o.Succeeded
-                    ? new BatchItemResult(valid[k].Index, "created", o.LeadId, null)
-                    : new BatchItemResult(valid[k].Index, "invalid", null, o.Errors);
-            }
-            return TypedResults.Ok(Summarise(results!));
-        }, ct);
+            var errors = new FieldErrors();
+            var input = parse(items[i], errors);
+            if (errors.Any)
+                results[i] = new BatchItemResult(i, "invalid", null, errors.ToDictionary());
+            else
+                valid.Add((i, input));
+        }
+        var outcomes = valid.Count == 0 ? [] : await store([.. valid.Select(v => v.Input)]);
+        for (var k = 0; k < valid.Count; k++)
+        {
+            var o = outcomes[k];
+            results[valid[k].Index] = o.Succeeded
+                ? new BatchItemResult(valid[k].Index, status(o), o.LeadId, null)
+                : new BatchItemResult(valid[k].Index, "invalid", null, o.Errors);
+        }
+        return TypedResults.Ok(Summarise(results!));
+    }
 
     private static BatchResponse Summarise(BatchItemResult[] results) => new(
         results.Count(r => r.Status == "created"), results.Count(r => r.Status == "merged"), results.Count(r => r.Status == "invalid"), results);
