@@ -171,50 +171,31 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     }
 
     /// <summary>
-    /// Bulk: COPY the new rows and UPDATE the merged leads atomically — in a transaction of its own, or inside the
-    /// caller's (a CSV import commits each batch with its checkpoint) behind a savepoint, so a failed COPY can be retried.
+    /// Writes the new rows without EF's update pipeline — binary COPY for bulk, one batch of prepared INSERTs for
+    /// small groups — and EF's UPDATEs for merged leads, atomically: inside the caller's transaction (a CSV import
+    /// commits each batch with its checkpoint) behind a savepoint so a failed write can be retried, or in a
+    /// transaction of its own. With nothing to update, a small INSERT batch is atomic by itself (one round trip).
     /// </summary>
-    private async Task SaveBulkAsync(CancellationToken ct)
-    {
-        if (db.Database.CurrentTransaction is { } outer)
-        {
-            const string savepoint = "bulk_capture";
-            await outer.CreateSavepointAsync(savepoint, ct);
-            try
-            {
-                await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
-                await db.SaveChangesAsync(ct);
-                await outer.ReleaseSavepointAsync(savepoint, ct);
-            }
-            catch
-            {
-                await outer.RollbackToSavepointAsync(savepoint, CancellationToken.None);
-                throw;
-            }
-            return;
-        }
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-    }
-
-    /// <summary>
-    /// Small groups on PostgreSQL: new rows as one batch of prepared INSERTs (one round trip, atomic by itself);
-    /// when leads were merged too, the inserts and EF's UPDATEs share a transaction.
-    /// </summary>
-    private async Task SaveSmallAsync(CancellationToken ct)
+    private async Task SavePostgresAsync(bool bulk, CancellationToken ct)
     {
         var hasUpdates = db.ChangeTracker.Entries().Any(e => e.State is EntityState.Modified or EntityState.Deleted);
+        async Task WriteAsync()
+        {
+            if (bulk)
+                await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
+            else
+                await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+            if (hasUpdates)
+                await db.SaveChangesAsync(ct);
+        }
+
         if (db.Database.CurrentTransaction is { } outer)
         {
-            const string savepoint = "small_capture";
+            const string savepoint = "capture";
             await outer.CreateSavepointAsync(savepoint, ct);
             try
             {
-                await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
-                if (hasUpdates)
-                    await db.SaveChangesAsync(ct);
+                await WriteAsync();
                 await outer.ReleaseSavepointAsync(savepoint, ct);
             }
             catch
@@ -224,14 +205,13 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             }
             return;
         }
-        if (!hasUpdates)
+        if (!bulk && !hasUpdates)
         {
-            await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+            await WriteAsync();
             return;
         }
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
-        await db.SaveChangesAsync(ct);
+        await WriteAsync();
         await tx.CommitAsync(ct);
     }
 
@@ -355,10 +335,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         // One change detection for the whole call (automatic detection is off while building it).
         db.ChangeTracker.DetectChanges();
         var newAccounts = db.ChangeTracker.Entries<Account>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
-        if (db.Database.IsNpgsql() && items.Count >= BulkThreshold)
-            await SaveBulkAsync(ct);
-        else if (db.Database.IsNpgsql())
-            await SaveSmallAsync(ct);
+        if (db.Database.IsNpgsql())
+            await SavePostgresAsync(bulk: items.Count >= BulkThreshold, ct);
         else
             await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
