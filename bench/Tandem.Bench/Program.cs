@@ -13,6 +13,7 @@ namespace Tandem.Bench;
 ///   ceiling-copy  --pg CS [--rows N]
 ///   leads         --url U --key K [--mode new|repeat] [--seconds S] [--concurrency C]
 ///   batch         --url U --key K [--seconds S] [--concurrency C] [--size 1000]
+///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
 public static class Program
@@ -23,6 +24,11 @@ public static class Program
         {
             Console.Error.WriteLine("usage: Tandem.Bench <serve-ceiling|ceiling-http|ceiling-copy|leads|batch> [options]");
             return 2;
+        }
+        if (args[0] == "micro")
+        {
+            BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..]);
+            return 0;
         }
         var o = Options(args[1..]);
         var seconds = TimeSpan.FromSeconds(double.Parse(o.GetValueOrDefault("seconds", "20"), CultureInfo.InvariantCulture));
