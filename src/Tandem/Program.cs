@@ -10,6 +10,7 @@ using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
+using Tandem.Features.Qualification;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -37,6 +38,7 @@ builder.Services.AddScoped<DemoSeeder>();
 builder.Services.AddSingleton<CaptureCatalog>();
 builder.Services.AddSingleton<AccountDirectory>();
 builder.Services.AddSingleton<CaptureQueue>();
+builder.Services.AddQualification();
 builder.Services.AddScoped<CaptureService>();
 builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();
@@ -90,6 +92,7 @@ api.MapLeadsApi();
 api.MapCaptureApi();
 api.MapImportsApi();
 api.MapCampaignsApi();
+api.MapQualificationApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

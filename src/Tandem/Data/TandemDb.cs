@@ -38,6 +38,10 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<Features.Capture.Webhooks.WebhookDeadLetter> WebhookDeadLetters => Set<Features.Capture.Webhooks.WebhookDeadLetter>();
     public DbSet<Features.Capture.CsvImport.ImportJob> ImportJobs => Set<Features.Capture.CsvImport.ImportJob>();
     public DbSet<Features.Capture.CsvImport.ImportRowError> ImportRowErrors => Set<Features.Capture.CsvImport.ImportRowError>();
+    public DbSet<QualificationVersion> QualificationVersions => Set<QualificationVersion>();
+    public DbSet<VersionApproval> VersionApprovals => Set<VersionApproval>();
+    public DbSet<QualificationJob> QualificationJobs => Set<QualificationJob>();
+    public DbSet<BantAssessment> BantAssessments => Set<BantAssessment>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -57,6 +61,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         base.OnModelCreating(builder);
         CaptureChannels.ConfigureModel(builder);
         Features.Capture.CsvImport.ImportJob.Configure(builder);
+        QualificationModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

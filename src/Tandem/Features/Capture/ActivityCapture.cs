@@ -31,7 +31,7 @@ public sealed class ActivityInput
 }
 
 /// <summary>Parses and stores activities for existing leads.</summary>
-public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimeProvider clock)
+public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimeProvider clock, Qualification.ScoringSignal scoring)
 {
     private static readonly Dictionary<string, int> TextLimits = new(StringComparer.Ordinal)
     {
@@ -197,6 +197,7 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
                 CreatedAt = now,
             };
             db.Activities.Add(activity);
+            lead.ScoreDirtyAt ??= now;
             if (activity.IsMarketingTouch && activity.Channel is not null && (lead.LatestTouchAt is null || at >= lead.LatestTouchAt))
             {
                 lead.LatestTouchAt = at;
@@ -209,6 +210,7 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
         }
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
+        scoring.Poke();
         return outcomes;
     }
 }

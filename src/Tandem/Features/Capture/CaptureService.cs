@@ -38,7 +38,8 @@ public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDiction
 /// later submissions merge into it — newer non-empty values win, except fields a person edited by hand — and
 /// every submission is kept as an activity.
 /// </summary>
-public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountDirectory accountDirectory, TimeProvider clock, ILogger<CaptureService> log)
+public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountDirectory accountDirectory, TimeProvider clock, ILogger<CaptureService> log,
+    Qualification.ScoringSignal scoring)
 {
     private const int MaxAttempts = 4;
 
@@ -78,6 +79,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 var results = await StoreAsync(prepared, context, ct);
                 foreach (var (index, outcome) in results)
                     outcomes[index] = outcome;
+                scoring.Poke();
                 return outcomes!;
             }
             catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update)))
@@ -307,6 +309,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             if (isNew || context.Policy == MergePolicy.Update)
                 Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
             Index(lead);
+            // Every capture adds an activity, so the score can move: the scoring worker picks the lead up after commit.
+            lead.ScoreDirtyAt ??= now;
             if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var accountId))
                 lead.AccountId = accountId;
 

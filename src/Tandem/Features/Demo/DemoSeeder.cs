@@ -118,6 +118,10 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  history committed ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
+            // The shared definition both teams signed: finance directors of SMEs, not students. Every lead is scored by the
+            // rescore job it queues, and the ones that meet the MQL rule move to MQL through the normal scoring path.
+            await SeedDefinitionAsync(data, now, ct);
+
             // Phase two runs after the commit: capture reads campaigns through its own connection (the catalog) and the
             // import commits each batch in a transaction of its own, so neither can run inside the history's transaction.
             var capture = await SeedCapturePathsAsync(builder.BuildCaptureTraffic(), users, output, stopwatch, ct);
@@ -140,6 +144,28 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         {
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
         }
+    }
+
+    private async Task SeedDefinitionAsync(DemoData data, DateTimeOffset now, CancellationToken ct)
+    {
+        var profiles = data.Personas.Select(Qualification.ActiveDefinition.ToProfile).ToList();
+        var starter = Qualification.Scoring.DefinitionTools.Starter(profiles);
+        var definition = starter with
+        {
+            CompetitorDomains = ["ledgerly.example", "closeflow.example"],
+        };
+        var version = await Qualification.DefinitionVersions.SeedActiveAsync(db, definition,
+            "Nos clients sont des DAF de PME, pas des étudiants: finance and operations leaders of 50–500-person companies; students are kept away from sales.",
+            now, ct);
+        db.QualificationJobs.Add(new Qualification.QualificationJob
+        {
+            Kind = Qualification.JobKind.Rescore,
+            VersionId = version.Id,
+            Reason = "Demo data seeded",
+            CreatedAt = now,
+            CreatedByName = "demo",
+        });
+        await db.SaveChangesAsync(ct);
     }
 
     private async Task<DemoCaptureSummary> SeedCapturePathsAsync(DemoCaptureTraffic traffic, DemoUsers users, TextWriter output,
@@ -453,7 +479,7 @@ internal sealed class DemoDataBuilder
             JobTitleKeywords = ["CFO", "DAF", "RAF", "directeur financier", "directrice financière", "directeur administratif et financier",
                 "directrice administrative et financière", "responsable administratif et financier", "finance director", "head of finance",
                 "VP finance", "chief financial officer"],
-            Seniorities = ["C-level", "Director", "Head"],
+            Seniorities = ["CLevel", "VP", "Director", "Head"],
             CompanySizeMin = 50,
             CompanySizeMax = 500,
             Industries = ["Manufacturing", "Wholesale", "Professional services", "Software", "Retail", "Logistics", "Construction"],

@@ -72,6 +72,15 @@ public sealed class Lead
     public DateTimeOffset StageChangedAt { get; set; }
     public int FitScore { get; set; }
     public int EngagementScore { get; set; }
+    /// <summary>Fit banded A–D by the active definition; null until first scored.</summary>
+    public Qualification.Scoring.Grade? Grade { get; set; }
+    /// <summary>How well the lead matches <see cref="PersonaId"/>, in percent.</summary>
+    public int? PersonaMatch { get; set; }
+    /// <summary>The definition version number of the last score.</summary>
+    public int? ScoredVersion { get; set; }
+    public DateTimeOffset? ScoredAt { get; set; }
+    /// <summary>Set by every change that can move the score (capture, activity, edit, merge); the scoring worker clears it.</summary>
+    public DateTimeOffset? ScoreDirtyAt { get; set; }
 
     /// <summary>First-touch source, kept forever.</summary>
     public Channel? FirstChannel { get; set; }

@@ -22,6 +22,12 @@ public static class Policies
     public const string ScopeRead = "scope:read";
     public const string ScopeAdmin = "scope:admin";
     public const string AdminUi = "ui:admin";
+    /// <summary>Personas: Admin, Marketing and Sales managers by cookie; keys with the admin scope.</summary>
+    public const string PersonaEdit = "qualification:personas";
+    /// <summary>Qualification drafts and approvals: every role by cookie (both teams draft); keys with the admin scope.</summary>
+    public const string DefinitionDraft = "qualification:draft";
+    /// <summary>Lifecycle moves of a lead (recycle, disqualify, reopen, accept): every role by cookie; keys with the ingest scope.</summary>
+    public const string LeadStage = "leads:stage";
     public const string ScopeClaim = "scope";
 }
 
@@ -69,17 +75,23 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 }
 
-/// <summary>A scope granted by an API key's scopes, or by one of the signed-in user's roles.</summary>
-public sealed record ScopeRequirement(string Scope) : IAuthorizationRequirement;
+/// <summary>
+/// A scope granted by an API key's scopes, or by one of the signed-in user's roles. When <paramref name="UserRoles"/> is given,
+/// a signed-in user needs one of those roles instead of the scope (for actions whose owners are not the scope's usual holders).
+/// </summary>
+public sealed record ScopeRequirement(string Scope, IReadOnlyList<string>? UserRoles = null) : IAuthorizationRequirement;
 
 public sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequirement>
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
     {
         var user = context.User;
-        if (user.Identity?.IsAuthenticated == true &&
-            (user.HasClaim(Policies.ScopeClaim, requirement.Scope) ||
-             Roles.All.Any(r => user.IsInRole(r) && Scopes.GrantedByRole(r).Contains(requirement.Scope))))
+        if (user.Identity?.IsAuthenticated != true)
+            return Task.CompletedTask;
+        var isKey = user.Identity.AuthenticationType == AuthSchemes.ApiKey;
+        if (isKey ? user.HasClaim(Policies.ScopeClaim, requirement.Scope)
+            : requirement.UserRoles is { } roles ? roles.Any(user.IsInRole)
+            : Roles.All.Any(r => user.IsInRole(r) && Scopes.GrantedByRole(r).Contains(requirement.Scope)))
             context.Succeed(requirement);
         return Task.CompletedTask;
     }
@@ -135,14 +147,17 @@ public static class AuthSetup
             .AddPolicy(Policies.ScopeIngest, ApiPolicy(Scopes.Ingest))
             .AddPolicy(Policies.ScopeRead, ApiPolicy(Scopes.Read))
             .AddPolicy(Policies.ScopeAdmin, ApiPolicy(Scopes.Admin))
-            .AddPolicy(Policies.AdminUi, p => p.RequireRole(Roles.Admin));
+            .AddPolicy(Policies.AdminUi, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.PersonaEdit, ApiPolicy(Scopes.Admin, [Roles.Admin, Roles.Marketing, Roles.SalesManager]))
+            .AddPolicy(Policies.DefinitionDraft, ApiPolicy(Scopes.Admin, Roles.All))
+            .AddPolicy(Policies.LeadStage, ApiPolicy(Scopes.Ingest, Roles.All));
         return services;
     }
 
-    private static Action<AuthorizationPolicyBuilder> ApiPolicy(string scope) => p => p
+    private static Action<AuthorizationPolicyBuilder> ApiPolicy(string scope, IReadOnlyList<string>? userRoles = null) => p => p
         .AddAuthenticationSchemes(AuthSchemes.Api)
         .RequireAuthenticatedUser()
-        .AddRequirements(new ScopeRequirement(scope));
+        .AddRequirements(new ScopeRequirement(scope, userRoles));
 
     private static Task ApiAwareRedirect(RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)
     {

@@ -1,0 +1,236 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Tandem.Data;
+using Tandem.Features.Leads;
+using Tandem.Features.Qualification.Scoring;
+
+namespace Tandem.Features.Qualification;
+
+/// <summary>Wakes the scoring worker as soon as a change commits (other instances poll).</summary>
+public sealed class ScoringSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Poke()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            try
+            {
+                _signal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Already signalled: one wake-up covers every change made before it.
+            }
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}
+
+/// <summary>
+/// Something that reacts, inside the same transaction, to a lead becoming MQL (the handoff routes it). It adds rows to
+/// the given context; the caller saves and commits.
+/// </summary>
+public interface IMqlListener
+{
+    Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct);
+}
+
+/// <summary>Plain facts for the pure scorer, read from the database.</summary>
+public static class ScoringFacts
+{
+    public static LeadFacts ForLead(Lead l) => new(l.Id, l.Email, l.JobTitle, l.Company, l.CompanySize, l.Industry, l.Country, l.City,
+        l.Language, l.CreatedAt, ParseCustomFields(l.CustomFields));
+
+    public static IReadOnlyDictionary<string, string?>? ParseCustomFields(string? json)
+    {
+        if (string.IsNullOrEmpty(json))
+            return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                return null;
+            foreach (var p in doc.RootElement.EnumerateObject())
+                result[p.Name] = p.Value.ValueKind switch
+                {
+                    JsonValueKind.String => p.Value.GetString(),
+                    JsonValueKind.Null => null,
+                    _ => p.Value.GetRawText(),
+                };
+            return result;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Activities of the given leads, oldest first, grouped by lead. Properties are parsed only when a rule needs them.</summary>
+    public static async Task<Dictionary<Guid, List<ActivityFacts>>> ActivitiesAsync(TandemDb db, IReadOnlyCollection<Guid> leadIds,
+        bool withProperties, CancellationToken ct)
+    {
+        var result = new Dictionary<Guid, List<ActivityFacts>>(leadIds.Count);
+        if (leadIds.Count == 0)
+            return result;
+        var rows = await db.Activities.AsNoTracking().Where(a => leadIds.Contains(a.LeadId))
+            .Select(a => new { a.LeadId, a.Type, a.OccurredAt, a.CampaignId, a.Url, Properties = withProperties ? a.Properties : null })
+            .ToListAsync(ct);
+        foreach (var a in rows.OrderBy(a => a.OccurredAt))
+        {
+            if (!result.TryGetValue(a.LeadId, out var list))
+                result[a.LeadId] = list = [];
+            list.Add(new ActivityFacts(a.Type, a.OccurredAt, a.CampaignId, a.Url, ParseCustomFields(a.Properties)));
+        }
+        return result;
+    }
+
+    public static bool NeedsProperties(QualificationDefinition d) => d.EngagementRules.Any(r => r.PropertyKey is not null);
+}
+
+/// <summary>
+/// Applies scores to leads: stores fit, engagement, grade and persona, and moves a lead to MQL the moment the active rule holds
+/// (recording the transition with the rule version and why, and telling the <see cref="IMqlListener"/>s in the same transaction).
+/// </summary>
+public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProvider clock, IEnumerable<IMqlListener> listeners,
+    ILogger<LeadQualifier> log)
+{
+    public const int BatchSize = 200;
+
+    /// <summary>Stages from which the MQL rule moves a lead automatically.</summary>
+    public static bool CanAutoQualify(LifecycleStage stage) => stage is LifecycleStage.Subscriber or LifecycleStage.Lead or LifecycleStage.Recycled;
+
+    /// <summary>Scores up to <see cref="BatchSize"/> leads waiting for a score; returns how many were processed.</summary>
+    public async Task<int> ProcessDirtyBatchAsync(CancellationToken ct)
+    {
+        var scoring = await active.GetAsync(db, ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        List<Lead> leads;
+        if (db.Database.IsNpgsql())
+        {
+            // Two instances never score the same lead at once, and capture waits (briefly) for the row rather than racing.
+            leads = await db.Leads.FromSqlRaw(
+                "SELECT * FROM \"Leads\" WHERE \"ScoreDirtyAt\" IS NOT NULL ORDER BY \"ScoreDirtyAt\" LIMIT {0} FOR UPDATE SKIP LOCKED", BatchSize)
+                .ToListAsync(ct);
+        }
+        else
+        {
+            leads = await db.Leads.Where(l => l.ScoreDirtyAt != null).OrderBy(l => l.ScoreDirtyAt).Take(BatchSize).ToListAsync(ct);
+        }
+        if (leads.Count == 0)
+            return 0;
+        var now = clock.GetUtcNow();
+        if (scoring is null)
+        {
+            // No active definition yet: nothing to score against; clear the queue so it does not grow forever.
+            foreach (var lead in leads)
+                lead.ScoreDirtyAt = null;
+        }
+        else
+        {
+            var activities = await ScoringFacts.ActivitiesAsync(db, leads.Select(l => l.Id).ToList(), ScoringFacts.NeedsProperties(scoring.Definition), ct);
+            foreach (var lead in leads)
+                await ApplyAsync(lead, activities.GetValueOrDefault(lead.Id) ?? [], scoring, now, byUserId: null, ct);
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return leads.Count;
+    }
+
+    /// <summary>Scores one tracked lead and, when the rule holds and the stage allows it, makes it an MQL.</summary>
+    public async Task<LeadScore> ApplyAsync(Lead lead, IReadOnlyList<ActivityFacts> activities, ActiveScoring scoring, DateTimeOffset now,
+        Guid? byUserId, CancellationToken ct)
+    {
+        var facts = ScoringFacts.ForLead(lead);
+        var score = scoring.Scorer.Score(facts, activities, now);
+        lead.FitScore = score.Fit;
+        lead.EngagementScore = score.Engagement;
+        lead.Grade = score.Grade;
+        lead.PersonaId = score.Persona?.PersonaId;
+        lead.PersonaMatch = score.Persona?.Percent;
+        lead.ScoredVersion = scoring.VersionNumber;
+        lead.ScoredAt = now;
+        lead.ScoreDirtyAt = null;
+
+        var verdict = MqlVerdict(lead.Stage, lead.StageChangedAt, facts, activities, score, scoring, now);
+        if (verdict is { } holding && CanAutoQualify(lead.Stage))
+        {
+            var transition = new StageTransition
+            {
+                LeadId = lead.Id,
+                From = lead.Stage,
+                To = LifecycleStage.Mql,
+                At = now,
+                ByUserId = byUserId,
+                ByRule = $"qualification v{scoring.VersionNumber} · MQL condition {holding.Index + 1}",
+                Reason = $"{Describe.Condition(scoring.Definition.Mql.AnyOf[holding.Index])} (fit {score.Fit}, grade {score.Grade}, engagement {score.Engagement})",
+            };
+            db.StageTransitions.Add(transition);
+            lead.Stage = LifecycleStage.Mql;
+            lead.WorkStatus = WorkStatus.New;
+            lead.StageChangedAt = now;
+            lead.UpdatedAt = now;
+            foreach (var listener in listeners)
+                await listener.OnMqlAsync(db, lead, transition, ct);
+            log.LogInformation("Lead {LeadId} became MQL by version {Version}", lead.Id, scoring.VersionNumber);
+        }
+        return score;
+    }
+
+    /// <summary>
+    /// The MQL condition that holds, if any. A recycled lead must earn it again: only activities after it was recycled count,
+    /// otherwise the engagement that got it recycled would send it straight back to sales.
+    /// </summary>
+    public static MqlConditionResult? MqlVerdict(LifecycleStage stage, DateTimeOffset stageChangedAt, LeadFacts facts,
+        IReadOnlyList<ActivityFacts> activities, LeadScore score, ActiveScoring scoring, DateTimeOffset now)
+    {
+        if (stage == LifecycleStage.Recycled)
+        {
+            var recent = activities.Where(a => a.OccurredAt > stageChangedAt).ToList();
+            score = scoring.Scorer.Score(facts, recent, now);
+        }
+        return score.IsMql ? score.Mql.FirstOrDefault(m => m.Holds) : null;
+    }
+}
+
+/// <summary>Runs <see cref="LeadQualifier.ProcessDirtyBatchAsync"/> whenever a change is signalled, and every few seconds anyway.</summary>
+public sealed class ScoringWorker(IServiceScopeFactory scopes, ScoringSignal signal, ILogger<ScoringWorker> log, IConfiguration configuration)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var poll = TimeSpan.FromMilliseconds(configuration.GetValue("Tandem:Qualification:PollMilliseconds", 2000));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                int processed;
+                do
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    processed = await scope.ServiceProvider.GetRequiredService<LeadQualifier>().ProcessDirtyBatchAsync(stoppingToken);
+                }
+                while (processed == LeadQualifier.BatchSize && !stoppingToken.IsCancellationRequested);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                log.LogError(ex, "Scoring pass failed; retrying");
+            }
+            try
+            {
+                await signal.WaitAsync(poll, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
