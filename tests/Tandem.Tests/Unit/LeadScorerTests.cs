@@ -432,14 +432,18 @@ public sealed class LeadScorerTests
         Assert.Null(scorer.FirstMqlAt(lead, [Act(ActivityType.DemoRequest, 140), Act(ActivityType.PageView, 50)], Now));
     }
 
-    [Fact]
-    public void FirstMqlAtAgreesWithScoringAtEveryMoment()
+    [Theory]
+    [InlineData(DecayKind.HalfLife)]
+    [InlineData(DecayKind.Window)]
+    [InlineData(DecayKind.None)]
+    public void FirstMqlAtAgreesWithScoringAtEveryMoment(DecayKind decay)
     {
-        var definition = DefinitionTools.Starter([]) with { EngagementCap = 60 };
+        var definition = DefinitionTools.Starter([]) with { EngagementCap = 60, Decay = new DecayPolicy(decay, 20) };
         var scorer = new LeadScorer(definition, []);
         var random = new Random(7);
         var types = new[] { ActivityType.PageView, ActivityType.DemoRequest, ActivityType.Webinar, ActivityType.EmailClick, ActivityType.ContentDownload };
         string[] titles = ["CFO", "DAF", "Comptable", "Stagiaire", "Directeur financier"];
+        var (atCreation, later, never) = (0, 0, 0);
         for (var n = 0; n < 300; n++)
         {
             var lead = Lead(title: titles[random.Next(titles.Length)], size: random.Next(2) == 0 ? 120 : null, createdAt: Now.AddDays(-random.Next(60, 200)));
@@ -457,7 +461,10 @@ public sealed class LeadScorerTests
                 }
             }
             Assert.Equal(expected, scorer.FirstMqlAt(lead, activities, Now));
+            _ = expected is null ? never++ : expected == lead.CreatedAt ? atCreation++ : later++;
         }
+        // The sample exercises every outcome.
+        Assert.True(atCreation > 2 && later > 10 && never > 10, $"{atCreation} at creation, {later} later, {never} never");
     }
 
     [Fact]

@@ -133,13 +133,44 @@ public sealed class LeadScorer
         var rules = _engagement.Length;
         Span<double> sums = rules <= StackRules ? stackalloc double[rules] : new double[rules];
         Span<long> onceAt = rules <= StackRules ? stackalloc long[rules] : new long[rules];
+        // A window drops activities as it moves, so its engagement is recomputed at each moment; no decay or a half-life
+        // is carried forward: decaying a sum is multiplying it by the decay factor between the two moments.
+        var incremental = Definition.Decay.Kind != DecayKind.Window;
+        sums.Clear();
+        onceAt.Fill(long.MinValue);
+        var applied = 0;
         var next = 0;
         while (next < count && ordered[next].OccurredAt <= lead.CreatedAt)
             next++;
         var moment = lead.CreatedAt;
+        var previous = moment;
         while (true)
         {
-            var engagement = needsEngagement ? EngagementAt(ordered, next, matchRule, matchActivity, moment, sums, onceAt) : 0;
+            var engagement = 0;
+            if (needsEngagement && incremental)
+            {
+                if (moment != previous && Definition.Decay.Kind == DecayKind.HalfLife)
+                {
+                    var factor = Decay(moment, previous);
+                    for (var r = 0; r < rules; r++)
+                        sums[r] *= factor;
+                }
+                for (; applied < matchRule.Count && matchActivity[applied] < next; applied++)
+                {
+                    var r = matchRule[applied];
+                    var at = ordered[matchActivity[applied]].OccurredAt;
+                    if (_engagement[r].Rule.Once)
+                        onceAt[r] = at.UtcTicks;
+                    else
+                        sums[r] += _engagement[r].Rule.Points * Decay(moment, at);
+                }
+                engagement = Total(sums, onceAt, moment);
+            }
+            else if (needsEngagement)
+            {
+                engagement = EngagementAt(ordered, next, matchRule, matchActivity, moment, sums, onceAt);
+            }
+            previous = moment;
             foreach (var c in _mql)
             {
                 if (HasAnyPart(c) && FitPartsHold(c, fit, grade) && (c.MinEngagement is not { } min || engagement >= min)
@@ -152,6 +183,25 @@ public sealed class LeadScorer
             while (next < count && ordered[next].OccurredAt <= moment)
                 next++;
         }
+    }
+
+    private int Total(Span<double> sums, Span<long> onceAt, DateTimeOffset moment)
+    {
+        var positive = 0;
+        var negative = 0;
+        for (var r = 0; r < _engagement.Length; r++)
+        {
+            var rule = _engagement[r];
+            var sum = rule.Rule.Once
+                ? onceAt[r] == long.MinValue ? 0 : rule.Rule.Points * Decay(moment, new DateTimeOffset(onceAt[r], TimeSpan.Zero))
+                : sums[r];
+            var points = rule.Round(sum);
+            if (points > 0)
+                positive += points;
+            else
+                negative += points;
+        }
+        return ApplyCap(positive, Definition.EngagementCap) + negative;
     }
 
     private int EngagementAt(ActivityFacts[] ordered, int upTo, List<int> matchRule, List<int> matchActivity, DateTimeOffset moment, Span<double> sums, Span<long> onceAt)

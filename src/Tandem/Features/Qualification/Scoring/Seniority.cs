@@ -48,15 +48,20 @@ public static class Seniority
     {
         if (paddedTitle is null)
             return null;
-        foreach (var (level, phrases) in Levels)
+        // The earliest level with a phrase in the title wins: words are looked up, the few multi-word phrases searched.
+        var best = int.MaxValue;
+        var span = paddedTitle.AsSpan();
+        foreach (var range in span.Split(' '))
         {
-            foreach (var phrase in phrases)
-            {
-                if (paddedTitle.Contains(phrase, StringComparison.Ordinal))
-                    return level;
-            }
+            if (range.End.Value > range.Start.Value && WordLookup.TryGetValue(span[range], out var rank) && rank < best)
+                best = rank;
         }
-        return Individual;
+        foreach (var (phrase, rank) in Phrases)
+        {
+            if (rank < best && paddedTitle.Contains(phrase, StringComparison.Ordinal))
+                best = rank;
+        }
+        return best == int.MaxValue ? Individual : Levels[best].Level;
     }
 
     /// <summary>The canonical level name for a value typed by an admin ("clevel", "C-Level" → "CLevel"), or null.</summary>
@@ -69,6 +74,22 @@ public static class Seniority
                 return level;
         }
         return null;
+    }
+
+    private static readonly Dictionary<string, int> Words = BuildWords();
+    private static readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> WordLookup = Words.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly (string Phrase, int Rank)[] Phrases =
+        [.. Levels.SelectMany((level, rank) => level.Phrases.Where(p => p.Trim().Contains(' ', StringComparison.Ordinal)).Select(p => (p, rank)))];
+
+    private static Dictionary<string, int> BuildWords()
+    {
+        var words = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var rank = 0; rank < Levels.Length; rank++)
+        {
+            foreach (var phrase in Levels[rank].Phrases.Select(p => p.Trim()).Where(p => !p.Contains(' ', StringComparison.Ordinal)))
+                words.TryAdd(phrase, rank);
+        }
+        return words;
     }
 
     private static string[] Pad(params string[] phrases) => [.. phrases.Select(p => " " + p + " ")];
