@@ -136,7 +136,7 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         var gap = Assert.Single(explained.Mql[0].Gaps);
         Assert.Equal((MqlRequirement.Engagement, "50", "5"), (gap.Requirement, gap.Required, gap.Actual));
 
-        // A demo request makes condition 2 hold: MQL at once, recorded with the version and the condition.
+        // A demo request (engagement 45, grade A) makes condition 2 hold: MQL at once, recorded with the version and the condition.
         var activity = await admin.PostAsync("/api/v1/activities", Json($$"""{"leadId":"{{cfo}}","type":"DemoRequest"}"""), Ct);
         Assert.True(activity.IsSuccessStatusCode, await activity.Content.ReadAsStringAsync(Ct));
         lead = await EventuallyAsync(() => LeadAsync(app, cfo), l => l.Stage == LifecycleStage.Mql);
@@ -144,8 +144,8 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         Assert.Equal(WorkStatus.New, lead.WorkStatus);
         var transition = await DbAsync(app, db => db.StageTransitions.AsNoTracking().SingleAsync(t => t.LeadId == cfo && t.To == LifecycleStage.Mql, Ct));
         Assert.Equal(LifecycleStage.Lead, transition.From);
-        Assert.Equal($"qualification v{version.Version.Number} · MQL condition 1", transition.ByRule);
-        Assert.Contains("engagement ≥ 50", transition.Reason);
+        Assert.Equal($"qualification v{version.Version.Number} · MQL condition 2", transition.ByRule);
+        Assert.Contains("DemoRequest within 30 days", transition.Reason);
 
         var s = await EventuallyAsync(() => LeadAsync(app, student), l => l.ScoredAt is not null);
         Assert.Equal(20 - 15 - 40, s.FitScore);
@@ -239,14 +239,21 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
     {
         var (app, admin) = await StartAsync(provider);
         await using var _ = app;
-        await ActivateAsync(admin, HandDefinition());
-        // Pretend the rescore is still running (as it would with a million leads).
-        await DbAsync(app, db => db.QualificationJobs.Where(j => j.Kind == JobKind.Rescore)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Running).SetProperty(j => j.HeartbeatAt, DateTimeOffset.UtcNow.AddHours(1)), Ct));
+        var first = await ActivateAsync(admin, HandDefinition());
+        // An activation whose rescore is still running (as it would with a million leads), with a live heartbeat.
+        await DbAsync(app, db =>
+        {
+            db.QualificationJobs.Add(new QualificationJob
+            {
+                Kind = JobKind.Rescore, Status = JobStatus.Running, VersionId = first.Version.Id, Total = 1_000_000, Processed = 450_000,
+                CreatedAt = DateTimeOffset.UtcNow, StartedAt = DateTimeOffset.UtcNow, HeartbeatAt = DateTimeOffset.UtcNow.AddHours(1), CreatedByName = "admin",
+            });
+            return db.SaveChangesAsync(Ct);
+        });
         var draft = await CreateDraftAsync(admin, HandDefinition() with { EngagementCap = 70 });
         var refused = await admin.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/activate", null, Ct);
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
-        Assert.Contains("still rescoring", await refused.Content.ReadAsStringAsync(Ct));
+        Assert.Contains("still rescoring every lead (45 % done", await refused.Content.ReadAsStringAsync(Ct));
         Assert.Equal(VersionStatus.Draft, (await DbAsync(app, db => db.QualificationVersions.SingleAsync(v => v.Id == draft.Version.Id, Ct))).Status);
     }
 
@@ -417,8 +424,11 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         Assert.True((await MoveAsync(new { action = "reopen", reason = "Budget unfrozen" })).IsSuccessStatusCode);
         var history = await DbAsync(app, db => db.StageTransitions.AsNoTracking().Where(t => t.LeadId == id).OrderBy(t => t.At).ThenBy(t => t.Id)
             .Select(t => new { t.From, t.To, t.ByRule, t.Reason }).ToListAsync(Ct));
-        Assert.Equal([LifecycleStage.Lead, LifecycleStage.Mql, LifecycleStage.Sql, LifecycleStage.Recycled, LifecycleStage.Lead], history.Select(h => h.To));
+        Assert.Equal([LifecycleStage.Lead, LifecycleStage.Mql, LifecycleStage.Sql, LifecycleStage.Recycled, LifecycleStage.Lead], history.Take(5).Select(h => h.To));
         Assert.Equal("Budget frozen until next year", history[3].Reason);
+        // Reopened, the lead meets the rule again (its demo request is recent): it goes straight back to MQL, by the rule.
+        var back = await EventuallyAsync(() => LeadAsync(app, id), l => l.Stage == LifecycleStage.Mql);
+        Assert.Equal(LifecycleStage.Mql, back.Stage);
     }
 }
 

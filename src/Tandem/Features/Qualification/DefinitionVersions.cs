@@ -215,7 +215,7 @@ public sealed class DefinitionVersions(TandemDb db, ActiveDefinition active, Tim
             return new VersionOutcome(Errors: issues.Where(i => !i.IsWarning).GroupBy(i => "definition." + i.Path)
                 .ToDictionary(g => g.Key, g => g.Select(i => i.Message).ToArray()));
         var running = await db.QualificationJobs.AsNoTracking()
-            .Where(j => j.Kind == JobKind.Rescore && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
+            .Where(j => j.Kind == JobKind.Rescore && j.VersionId != null && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
             .OrderBy(j => j.CreatedAt).FirstOrDefaultAsync(ct);
         if (running is not null)
             return new VersionOutcome(Conflict: $"An activation is still rescoring every lead ({Percent(running)} % done, started by {running.CreatedByName}). "
