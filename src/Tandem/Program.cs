@@ -10,6 +10,7 @@ using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
+using Tandem.Features.Platform.Notifications;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -42,6 +43,7 @@ builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddCaptureChannels(builder.Configuration);
 builder.Services.AddCsvImport(builder.Configuration);
+builder.Services.AddNotifications(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -90,6 +92,7 @@ api.MapLeadsApi();
 api.MapCaptureApi();
 api.MapImportsApi();
 api.MapCampaignsApi();
+api.MapNotificationsApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -57,6 +57,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         base.OnModelCreating(builder);
         CaptureChannels.ConfigureModel(builder);
         Features.Capture.CsvImport.ImportJob.Configure(builder);
+        Features.Platform.Notifications.NotificationModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {
