@@ -65,6 +65,13 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("POST", "/api/v1/webhook-sources/{id:guid}/dead-letters/replay", Scopes.Admin),
         ("POST", "/api/v1/webhook-dead-letters/{id:guid}/replay", Scopes.Admin),
         ("POST", "/api/v1/webhook-dead-letters/{id:guid}/discard", Scopes.Admin),
+        ("GET", "/api/v1/notifications/settings", Scopes.Admin),
+        ("PUT", "/api/v1/notifications/settings", Scopes.Admin),
+        ("POST", "/api/v1/notifications/test", Scopes.Admin),
+        ("GET", "/api/v1/notifications/deliveries", Scopes.Admin),
+        ("POST", "/api/v1/notifications/deliveries/{id:guid}/retry", Scopes.Admin),
+        ("GET", "/api/v1/me/notifications/", Scopes.Read),
+        ("POST", "/api/v1/me/notifications/read", Scopes.Read),
     ];
 
     [Fact]
