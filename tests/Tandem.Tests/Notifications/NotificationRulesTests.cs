@@ -27,7 +27,7 @@ public sealed class NotificationRulesTests
         Assert.Equal(TimeSpan.FromHours(1), NotificationRules.Backoff(500, TimeSpan.FromSeconds(30), TimeSpan.FromHours(1), 0.5));
 
     [Theory]
-    [InlineData("2026-11-23T21:59:00Z", null)]                       // 22:59 Paris: before the window
+    [InlineData("2026-11-23T20:59:00Z", null)]                       // 21:59 Paris: before the window
     [InlineData("2026-11-23T21:00:00Z", "2026-11-24T06:00:00Z")]     // 22:00 Paris: the window starts
     [InlineData("2026-11-23T23:30:00Z", "2026-11-24T06:00:00Z")]     // after midnight
     [InlineData("2026-11-24T05:59:00Z", "2026-11-24T06:00:00Z")]     // one minute before the end

@@ -119,7 +119,8 @@ public abstract class NotificationsTests(DatabaseProvider provider)
         var read = await browser.PostAsJsonAsync("/api/v1/me/notifications/read", new { }, Ct);
         Assert.Equal(1, (await read.Content.ReadFromJsonAsync<MarkReadResponse>(Ct))!.Marked);
         Assert.Equal(0, (await browser.GetFromJsonAsync<MyNotifications>("/api/v1/me/notifications", TandemApp.ApiJson, Ct))!.UnreadCount);
-        Assert.Equal(HttpStatusCode.BadRequest, (await admin.GetAsync("/api/v1/me/notifications", Ct)).StatusCode);
+        var key = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Read));
+        Assert.Equal(HttpStatusCode.BadRequest, (await key.GetAsync("/api/v1/me/notifications", Ct)).StatusCode);
     }
 
     [Fact]
@@ -469,6 +470,45 @@ public abstract class NotificationsTests(DatabaseProvider provider)
         Assert.Equal(webhook, sending.ChatWebhook!.ToString());
         await PutSettingsAsync(admin, new { clearSmtpPassword = true });
         Assert.False((await admin.GetFromJsonAsync<NotificationSettingsDto>("/api/v1/notifications/settings", TandemApp.ApiJson, Ct))!.PasswordSet);
+    }
+
+    [Fact]
+    public async Task TheSettingsPageNeverRendersTheSecretsAndTheBellShowsTheUnreadCount()
+    {
+        var (app, admin) = await StartAsync(provider);
+        await using var _ = app;
+        var (adminId, password) = await app.CreateUserAsync("admin@example.com", Roles.Admin, "Admin-Password-1");
+        await PutSettingsAsync(admin, new
+        {
+            emailEnabled = true,
+            smtpHost = "smtp.example.com",
+            smtpPassword = "Never-Render-Me-42",
+            fromAddress = "tandem@example.com",
+            chatEnabled = true,
+            chatWebhookUrl = "https://hooks.slack.com/services/T1/B2/NEVERRENDER",
+        });
+        await EnqueueAsync(app, Email(adminId) with { Channels = [NotificationChannel.InApp], Subject = "Lead <script>alert(1)</script> assigned" });
+        await UntilAsync(async () => await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<Notification>()
+            .AllAsync(n => n.Status == NotificationStatus.Sent)), "the in-app message");
+        var browser = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(browser, "admin@example.com", password);
+
+        var page = await browser.GetAsync("/settings/notifications", Ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("data-testid=\"smtp-settings\"", html, StringComparison.Ordinal);
+        Assert.Contains("smtp.example.com", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("Never-Render-Me-42", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("NEVERRENDER", html, StringComparison.Ordinal);
+        Assert.Contains("data-testid=\"notification-count\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>alert(1)</script>", html, StringComparison.Ordinal);
+
+        var (_, salesPassword) = await app.CreateUserAsync("rep@example.com", Roles.Sales, "Sales-Password-1");
+        var rep = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(rep, "rep@example.com", salesPassword);
+        var denied = await rep.GetAsync("/settings/notifications", Ct);
+        Assert.NotEqual(HttpStatusCode.OK, denied.StatusCode);
+        Assert.DoesNotContain("smtp.example.com", await denied.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Fact]
