@@ -131,6 +131,13 @@ public sealed class NotificationDispatcher(
             return;
         }
 
+        // Rows later in the batch wait for the sends before them (a dead SMTP server costs a timeout each); renewing
+        // the lease just before sending keeps it valid through the send, and a row whose lease ran out meanwhile
+        // and was reclaimed by another instance no longer carries our token, so it is left to that instance.
+        var renewedLease = clock.GetUtcNow() + TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+        if (await db.Set<Notification>().Where(n => n.Id == row.Id && n.ClaimToken == token)
+                .ExecuteUpdateAsync(s => s.SetProperty(n => n.LeaseUntil, renewedLease), ct) == 0)
+            return;
         var link = NotificationRules.AbsoluteLink(row.Link, options.Value.PublicBaseUrl);
         try
         {

@@ -33,6 +33,8 @@ public sealed record NotificationRequest
 public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvider clock)
 {
     private bool _wakeOnSave;
+    // Keys added through this notifier and not yet saved; asking the change tracker would scan every tracked entity.
+    private readonly HashSet<string> _addedKeys = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Adds one row per channel to the current unit of work (not saved). Rows whose dedupe key is already stored
@@ -53,7 +55,7 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
         var keyed = channels.Select(c => (Channel: c, Key: NotificationRules.ChannelDedupeKey(baseKey, c))).ToList();
         var keys = keyed.Select(k => k.Key).ToList();
         var taken = (await db.Set<Notification>().AsNoTracking().Where(n => keys.Contains(n.DedupeKey)).Select(n => n.DedupeKey).ToListAsync(ct))
-            .Concat(db.ChangeTracker.Entries<Notification>().Select(e => e.Entity.DedupeKey))
+            .Concat(_addedKeys)
             .ToHashSet(StringComparer.Ordinal);
 
         AppUser? user = null;
@@ -90,11 +92,16 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
                 Skip(row, "The recipient is deactivated.");
             db.Set<Notification>().Add(row);
             added.Add(row);
+            _addedKeys.Add(key);
         }
         if (added.Count > 0 && !_wakeOnSave)
         {
             _wakeOnSave = true;
-            db.SavedChanges += (_, _) => signal.Wake();
+            db.SavedChanges += (_, _) =>
+            {
+                _addedKeys.Clear();
+                signal.Wake();
+            };
         }
         return added;
     }
@@ -116,7 +123,10 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
             catch (DbUpdateException ex) when (attempt < 3 && Capture.CaptureService.IsUniqueViolation(ex))
             {
                 foreach (var row in added)
+                {
                     db.Entry(row).State = EntityState.Detached;
+                    _addedKeys.Remove(row.DedupeKey);
+                }
             }
         }
     }
