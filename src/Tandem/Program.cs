@@ -11,6 +11,7 @@ using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Qualification;
+using Tandem.Features.Platform.Notifications;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -44,6 +45,7 @@ builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddCaptureChannels(builder.Configuration);
 builder.Services.AddCsvImport(builder.Configuration);
+builder.Services.AddNotifications(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -93,6 +95,7 @@ api.MapCaptureApi();
 api.MapImportsApi();
 api.MapCampaignsApi();
 api.MapQualificationApi();
+api.MapNotificationsApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

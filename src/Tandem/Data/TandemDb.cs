@@ -62,6 +62,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         CaptureChannels.ConfigureModel(builder);
         Features.Capture.CsvImport.ImportJob.Configure(builder);
         QualificationModel.Configure(builder);
+        Features.Platform.Notifications.NotificationModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

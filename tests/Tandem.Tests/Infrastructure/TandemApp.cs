@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -27,6 +28,9 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
         new(System.Text.Json.JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 
     public DatabaseProvider Provider { get; }
+
+    /// <summary>Replaces services before the app starts (e.g. a FakeTimeProvider); set it before first use.</summary>
+    public Action<IServiceCollection>? TestServices { get; set; }
     public string ConnectionString { get; }
 
     private TandemApp(DatabaseProvider provider, string connectionString, Dictionary<string, string?> settings, string? sqliteDirectory, string? postgresDatabase)
@@ -86,6 +90,8 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
         foreach (var (k, v) in _settings)
             builder.UseSetting(k, v);
         builder.ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        if (TestServices is { } configure)
+            builder.ConfigureTestServices(configure);
     }
 
     public HttpClient CreateBrowserClient() =>

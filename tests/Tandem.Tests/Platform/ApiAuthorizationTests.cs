@@ -86,6 +86,13 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/leads/{id:guid}/score", Scopes.Read),
         ("POST", "/api/v1/leads/{id:guid}/stage", Scopes.Ingest),
         ("POST", "/api/v1/leads/{id:guid}/accept", Scopes.Ingest),
+        ("GET", "/api/v1/notifications/settings", Scopes.Admin),
+        ("PUT", "/api/v1/notifications/settings", Scopes.Admin),
+        ("POST", "/api/v1/notifications/test", Scopes.Admin),
+        ("GET", "/api/v1/notifications/deliveries", Scopes.Admin),
+        ("POST", "/api/v1/notifications/deliveries/{id:guid}/retry", Scopes.Admin),
+        ("GET", "/api/v1/me/notifications/", Scopes.Read),
+        ("POST", "/api/v1/me/notifications/read", Scopes.Read),
     ];
 
     /// <summary>

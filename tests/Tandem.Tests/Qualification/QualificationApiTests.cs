@@ -245,8 +245,15 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         {
             db.QualificationJobs.Add(new QualificationJob
             {
-                Kind = JobKind.Rescore, Status = JobStatus.Running, VersionId = first.Version.Id, Total = 1_000_000, Processed = 450_000,
-                CreatedAt = DateTimeOffset.UtcNow, StartedAt = DateTimeOffset.UtcNow, HeartbeatAt = DateTimeOffset.UtcNow.AddHours(1), CreatedByName = "admin",
+                Kind = JobKind.Rescore,
+                Status = JobStatus.Running,
+                VersionId = first.Version.Id,
+                Total = 1_000_000,
+                Processed = 450_000,
+                CreatedAt = DateTimeOffset.UtcNow,
+                StartedAt = DateTimeOffset.UtcNow,
+                HeartbeatAt = DateTimeOffset.UtcNow.AddHours(1),
+                CreatedByName = "admin",
             });
             return db.SaveChangesAsync(Ct);
         });
