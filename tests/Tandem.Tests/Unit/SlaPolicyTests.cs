@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Tandem.Features.Handoff;
+using Tandem.Features.Handoff.Routing;
 using Tandem.Features.Leads;
 using Tandem.Features.Qualification.Scoring;
 
@@ -96,5 +99,27 @@ public sealed class SlaPolicyTests
 
         var rule = new SlaTierRule(Grade.C, [(ActivityType)99], 0, null, Grade.B).Validate().ToDictionary();
         Assert.Equal(["hotActivities[0]", "hotActivityWithinDays", "lowGrade"], rule.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void PlainRecordsRoundTripThroughJson()
+    {
+        var json = new JsonSerializerOptions(JsonSerializerOptions.Web) { Converters = { new JsonStringEnumConverter() } };
+        var calendar = Paris with
+        {
+            Holidays = [new DateOnly(2026, 12, 25)],
+            OutOfOffice = [new OutOfOfficePeriod(At("2026-12-01T00:00:00+01:00"), At("2026-12-05T00:00:00+01:00"), "Leave")],
+        };
+        var rule = new RoutingRule(Guid.NewGuid(), 3, "France", [new RoutingCondition(LeadField.Country, ConditionOperator.In, ["FR"])], RoutingTarget.Team(Guid.NewGuid()));
+        var team = new Team(Guid.NewGuid(), "Inside sales", Guid.NewGuid(), RoutingStrategy.WeightedRoundRobin, [new TeamMember(Guid.NewGuid(), 2, 14, At("2026-11-24T10:00:00Z"))], OverflowPolicy.NextRep);
+        object[] values = [calendar, rule, team, SlaPolicy.Defaults[0], SlaTierRule.Default, SlaPlanner.Plan(SlaPolicy.Defaults[0], At("2026-11-24T10:00:00Z"), calendar)];
+        foreach (var value in values)
+        {
+            var text = JsonSerializer.Serialize(value, value.GetType(), json);
+            Assert.Equal(text, JsonSerializer.Serialize(JsonSerializer.Deserialize(text, value.GetType(), json), value.GetType(), json));
+        }
+        var restored = JsonSerializer.Deserialize<WorkCalendar>(JsonSerializer.Serialize(calendar, json), json)!;
+        Assert.Contains("\"timeZoneId\":\"Europe/Paris\"", JsonSerializer.Serialize(calendar, json));
+        Assert.Equal(BusinessTime.AddBusinessMinutes(At("2026-11-30T17:00:00+01:00"), 120, calendar), BusinessTime.AddBusinessMinutes(At("2026-11-30T17:00:00+01:00"), 120, restored));
     }
 }

@@ -86,7 +86,8 @@ public enum OverflowPolicy
 {
     // Park the lead in the team queue and tell the caller to alert the managers.
     TeamQueue,
-    // Assign to the team manager (the assignment notification reaches them).
+    // Assign to the team manager, whatever their shift and load (the assignment notification reaches them, so no
+    // separate alert).
     Manager,
     // Assign to the member whose shift starts next (active, not full, not at the daily limit), so the SLA clock
     // starts when they start; when there is none, team queue.
