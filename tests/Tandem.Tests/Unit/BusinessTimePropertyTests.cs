@@ -125,6 +125,16 @@ public sealed class BusinessTimePropertyTests
         });
 
     [Fact]
+    public void BusinessTimeBetweenAddsUpOverConsecutiveRanges() =>
+        ForAll(Generate(7, 0), c =>
+        {
+            var a = c.Start;
+            var b = a.AddMinutes(c.Index * 7 % 4000).AddSeconds(c.Index % 60);
+            var d = b.AddMinutes(c.Index * 13 % 6000);
+            Assert.Equal(BusinessTime.BusinessTimeBetween(a, d, c.Calendar), BusinessTime.BusinessTimeBetween(a, b, c.Calendar) + BusinessTime.BusinessTimeBetween(b, d, c.Calendar));
+        });
+
+    [Fact]
     public void ResultIsMonotonicInMinutes() =>
         ForAll(Generate(2, 3000), c =>
         {
@@ -188,6 +198,8 @@ public sealed class BusinessTimePropertyTests
             Assert.Equal(expected, BusinessTime.AddBusinessMinutes(start, c.Minutes, c.Calendar));
             var end = start.AddMinutes(c.Index % 5000);
             Assert.Equal(reference.MinutesBetween(start, end), BusinessTime.BusinessMinutesBetween(start, end, c.Calendar));
+            for (var t = start; t < end; t = t.AddMinutes(37))
+                Assert.True(reference.IsWorking(t) == BusinessTime.IsWorking(t, c.Calendar), $"IsWorking({t:O})");
         });
         Assert.True(compared > Cases * 3 / 4, $"only {compared} cases compared");
     }

@@ -293,6 +293,30 @@ public sealed class RoutingEngineTests
     }
 
     [Fact]
+    public void WeightedRoundRobinStaysWithinOneForRandomWeights()
+    {
+        var random = new Random(10);
+        for (var set = 0; set < 25; set++)
+        {
+            var weights = Enumerable.Range(0, random.Next(2, 12)).Select(_ => random.Next(1, random.Next(2, 30))).ToArray();
+            var team = new Team(DefaultTeam, "Weighted", Manager, RoutingStrategy.WeightedRoundRobin, [.. weights.Select((w, i) => new TeamMember(Id(i + 1), w))]);
+            var reps = weights.Select((_, i) => Rep(i + 1)).ToArray();
+            var counts = new int[weights.Length];
+            var step = 0;
+            Simulate(team, reps, 1_500, random, 0.5, (d, _) =>
+            {
+                step++;
+                counts[Array.FindIndex(reps, r => r.UserId == d.RepId)]++;
+                for (var i = 0; i < weights.Length; i++)
+                {
+                    var quota = (double)step * weights[i] / weights.Sum();
+                    Assert.True(Math.Abs(counts[i] - quota) <= 1, $"weights [{string.Join(", ", weights)}] after {step}: rep {i + 1} has {counts[i]}, quota {quota:F2}");
+                }
+            });
+        }
+    }
+
+    [Fact]
     public void CapacityIsNeverExceededOverTenThousandLeadsWithRandomCloses()
     {
         foreach (var strategy in Enum.GetValues<RoutingStrategy>())

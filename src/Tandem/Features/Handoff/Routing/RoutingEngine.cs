@@ -334,21 +334,40 @@ public static class RoutingEngine
     /// <summary>The team's members in the order the strategy prefers them (best first).</summary>
     private static (TeamMember Member, RepState? Rep)[] Rank(Team team, Dictionary<Guid, RepState> reps)
     {
-        var ranked = new (TeamMember Member, RepState? Rep)[team.Members.Count];
+        var members = team.Members;
+        var ranked = new (TeamMember Member, RepState? Rep)[members.Count];
         for (var i = 0; i < ranked.Length; i++)
+            ranked[i] = (members[i], reps.GetValueOrDefault(members[i].UserId));
+        Comparison<(TeamMember Member, RepState? Rep)> primary;
+        switch (team.Strategy)
         {
-            var m = team.Members[i];
-            ranked[i] = (m, reps.GetValueOrDefault(m.UserId));
+            case RoutingStrategy.WeightedRoundRobin:
+                long total = 0, weights = 0;
+                foreach (var m in members)
+                {
+                    total += m.AssignedCount;
+                    weights += Math.Max(1, m.Weight);
+                }
+                primary = (x, y) =>
+                {
+                    // Members still under their upper quota for the next lead come first (Balinski–Young quota
+                    // method): without it, lowest (assigned + 1) / weight alone lets a heavy member run more than one
+                    // lead ahead of its share early on.
+                    var c = UnderQuota(y.Member, total, weights).CompareTo(UnderQuota(x.Member, total, weights));
+                    // (assigned + 1) / weight compared exactly by cross-multiplying.
+                    return c != 0 ? c : (((long)x.Member.AssignedCount + 1) * Math.Max(1, y.Member.Weight)).CompareTo(((long)y.Member.AssignedCount + 1) * Math.Max(1, x.Member.Weight));
+                };
+                break;
+            case RoutingStrategy.LeastLoaded:
+                primary = static (x, y) => Open(x.Rep).CompareTo(Open(y.Rep));
+                break;
+            case RoutingStrategy.CapacityAware:
+                primary = static (x, y) => CompareLoad(x.Rep, y.Rep);
+                break;
+            default:
+                primary = static (x, y) => x.Member.AssignedCount.CompareTo(y.Member.AssignedCount);
+                break;
         }
-        Comparison<(TeamMember Member, RepState? Rep)> primary = team.Strategy switch
-        {
-            // (assigned + 1) / weight compared exactly by cross-multiplying.
-            RoutingStrategy.WeightedRoundRobin => static (x, y) =>
-                (((long)x.Member.AssignedCount + 1) * Math.Max(1, y.Member.Weight)).CompareTo(((long)y.Member.AssignedCount + 1) * Math.Max(1, x.Member.Weight)),
-            RoutingStrategy.LeastLoaded => static (x, y) => Open(x.Rep).CompareTo(Open(y.Rep)),
-            RoutingStrategy.CapacityAware => static (x, y) => CompareLoad(x.Rep, y.Rep),
-            _ => static (x, y) => x.Member.AssignedCount.CompareTo(y.Member.AssignedCount),
-        };
         Array.Sort(ranked, (x, y) =>
         {
             var c = primary(x, y);
@@ -359,6 +378,10 @@ public static class RoutingEngine
         });
         return ranked;
     }
+
+    /// <summary>assigned &lt; (total + 1) × weight / Σ weights, in integers.</summary>
+    private static bool UnderQuota(TeamMember m, long total, long weights) =>
+        m.AssignedCount * weights < (total + 1) * Math.Max(1, m.Weight);
 
     private static int Open(RepState? rep) => rep?.OpenMqlCount ?? int.MaxValue;
 

@@ -72,7 +72,8 @@ public enum RoutingStrategy
 {
     // The eligible member with the fewest assignments in this team; ties by oldest last assignment, then by id.
     RoundRobin,
-    // The eligible member with the lowest (assigned + 1) / weight; same ties.
+    // The eligible member with the lowest (assigned + 1) / weight among those under their upper quota for the next
+    // lead (so every member stays within ±1 of its weighted share), then the others; same ties.
     WeightedRoundRobin,
     // The eligible member with the fewest open MQLs; same ties.
     LeastLoaded,
