@@ -10,8 +10,8 @@ using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Demo;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
-using Tandem.Features.Qualification;
 using Tandem.Features.Platform.Notifications;
+using Tandem.Features.Qualification;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
