@@ -49,4 +49,44 @@ public sealed class DemoTests(DemoAppFixture app) : BrowserTest<DemoAppFixture>(
         await Assertions.Expect(page.GetByText("Purchased list", new PageGetByTextOptions { Exact = false }).First).ToBeVisibleAsync();
         await Ui.ScreenshotAsync(page, App.RepoRoot, "demo-campaigns");
     });
+
+    [Fact]
+    public Task QualificationShowsTheDefinitionAndADraftCanBeEditedAndBacktested() => RunAsync(async page =>
+    {
+        var (email, password) = App.AdminLogin();
+        await Ui.SignInAsync(page, email, password);
+        await page.GotoAsync("/qualification");
+        await Ui.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.GetByTestId("definition-text")).ToContainTextAsync("A lead becomes an MQL when");
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "qualification-definition");
+
+        await page.GetByText("Buyer personas").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("persona-card").First).ToBeVisibleAsync();
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "qualification-personas");
+
+        await page.GetByTestId("new-draft").ClickAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/qualification/versions/[0-9a-f-]{36}$"));
+        await Ui.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.GetByTestId("version-status")).ToHaveTextAsync("Draft");
+        var engagement = page.GetByTestId("mql-min-engagement").Locator("input");
+        await engagement.FillAsync("40");
+        await page.GetByTestId("summary").Locator("input").FillAsync("Lower the engagement bar to 40");
+        await page.GetByTestId("save-draft").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("version-message")).ToContainTextAsync("Draft saved.");
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "qualification-draft-editor");
+
+        await page.GetByText("Backtest").First.ClickAsync();
+        await page.GetByTestId("run-backtest").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("backtest-result")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await page.WaitForTimeoutAsync(300);
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "qualification-backtest");
+
+        await page.GotoAsync("/leads");
+        await Ui.WaitForCircuitAsync(page);
+        await page.Locator("[data-testid=leads-grid] tbody tr a").First.ClickAsync();
+        await Ui.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.GetByTestId("score-lines")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByTestId("mql-verdict")).ToContainTextAsync("MQL rule of version");
+        await Ui.ScreenshotAsync(page, App.RepoRoot, "lead-score");
+    });
 }
