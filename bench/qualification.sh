@@ -23,7 +23,7 @@ dotnet publish src/Tandem -c Release -o "$out/app" -v q -nologo >/dev/null
 start_postgres
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE tandem" >/dev/null
 export Tandem__Database__Provider=Postgres ConnectionStrings__Tandem="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tandem"
-export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Tandem__Qualification__DecayMinutes=0
+export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Logging__LogLevel__Tandem.Features.Qualification=Information Tandem__Qualification__DecayMinutes=0
 dotnet "$out/app/Tandem.dll" admin migrate >/dev/null
 key=$(dotnet "$out/app/Tandem.dll" admin create-api-key --name bench --scopes admin,ingest,read | sed -n 's/^Key (shown once, store it now): //p')
 [ -n "$key" ] || { echo "could not create an API key" >&2; exit 1; }
@@ -34,7 +34,7 @@ t0=$(now)
 psql_q "INSERT INTO \"Leads\" (\"Id\",\"Email\",\"FirstName\",\"LastName\",\"JobTitle\",\"Company\",\"CompanySize\",\"Country\",\"Language\",\"DoNotEmail\",\"DoNotCall\",\"ManualFields\",\"Stage\",\"WorkStatus\",\"StageChangedAt\",\"FitScore\",\"EngagementScore\",\"CreatedAt\",\"UpdatedAt\")
   SELECT gen_random_uuid(), 'p' || i || CASE WHEN i % 5 = 0 THEN '@gmail.com' ELSE '@firm' || (i % 50000) || '.example' END, 'First' || i, 'Last' || i,
     (ARRAY['CFO','Directeur financier','Operations manager','Student','Engineer','Head of finance','Intern','Sales manager','DAF','Accountant'])[1 + i % 10],
-    'Firm ' || (i % 50000), 5 + (i * 7919) % 2000, (ARRAY['FR','BE','DE','GB','US'])[1 + i % 5], 'fr', false, false, '{}', 'Lead', 'None',
+    'Firm ' || (i % 50000), 5 + (i::bigint * 7919) % 2000, (ARRAY['FR','BE','DE','GB','US'])[1 + i % 5], 'fr', false, false, '{}', 'Lead', 'None',
     now() - ((i % 90) || ' days')::interval, 0, 0, now() - ((i % 90) || ' days')::interval, now()
   FROM generate_series(1, $leads) i"
 psql_q "INSERT INTO \"Activities\" (\"Id\",\"LeadId\",\"Type\",\"OccurredAt\",\"Url\",\"CreatedAt\")

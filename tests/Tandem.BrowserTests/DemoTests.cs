@@ -68,9 +68,9 @@ public sealed class DemoTests(DemoAppFixture app) : BrowserTest<DemoAppFixture>(
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/qualification/versions/[0-9a-f-]{36}$"));
         await Ui.WaitForCircuitAsync(page);
         await Assertions.Expect(page.GetByTestId("version-status")).ToHaveTextAsync("Draft");
-        var engagement = page.GetByTestId("mql-min-engagement").Locator("input");
+        var engagement = page.GetByTestId("mql-min-engagement").First;
         await engagement.FillAsync("40");
-        await page.GetByTestId("summary").Locator("input").FillAsync("Lower the engagement bar to 40");
+        await page.GetByTestId("summary").FillAsync("Lower the engagement bar to 40");
         await page.GetByTestId("save-draft").ClickAsync();
         await Assertions.Expect(page.GetByTestId("version-message")).ToContainTextAsync("Draft saved.");
         await Ui.ScreenshotAsync(page, App.RepoRoot, "qualification-draft-editor");

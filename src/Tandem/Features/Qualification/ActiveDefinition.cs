@@ -60,7 +60,8 @@ public sealed class ActiveDefinition(TimeProvider clock)
     private static async Task<string> StampAsync(TandemDb db, CancellationToken ct)
     {
         var active = await db.QualificationVersions.Where(v => v.Status == VersionStatus.Active).Select(v => (Guid?)v.Id).FirstOrDefaultAsync(ct);
-        var personas = await db.Personas.GroupBy(_ => 1).Select(g => new { Count = g.Count(), Latest = g.Max(p => p.UpdatedAt) }).FirstOrDefaultAsync(ct);
-        return $"{active}|{personas?.Count}|{personas?.Latest.UtcTicks}";
+        var count = await db.Personas.CountAsync(ct);
+        var latest = count == 0 ? null : await db.Personas.MaxAsync(p => (DateTimeOffset?)p.UpdatedAt, ct);
+        return $"{active}|{count}|{latest?.UtcTicks}";
     }
 }
