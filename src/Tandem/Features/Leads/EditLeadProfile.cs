@@ -88,7 +88,7 @@ public static class EditLeadProfile
         // A reassigned list is what EF's change tracking of primitive collections reliably notices.
         lead.ManualFields = [.. lead.ManualFields];
         lead.UpdatedAt = now;
-        lead.ScoreDirtyAt = now;
+        Qualification.ScoringFacts.RequestScore(lead, now);
         db.AuditEntries.Add(new AuditEntry
         {
             At = now,

@@ -122,7 +122,7 @@ public static class LeadsApi
         prefix[..^1] + (char)(prefix[^1] + 1);
 
     /// <summary>
-    /// Every predicate hits an index: equality on indexed columns, score thresholds on FitScore/EngagementScore, and the search as a
+    /// Every predicate hits an index: equality on indexed columns, score thresholds filter the rows the other predicates found, and the search as a
     /// range over the lower-cased email (already stored lower-case), lower(LastName) and lower(Company) expression indexes — a range
     /// rather than LIKE because SQLite only uses an index for LIKE on NOCASE columns.
     /// </summary>

@@ -204,7 +204,7 @@ public static class MergeLeads
         if (errors.Any)
             return new MergeOutcome(null, false, errors.ToDictionary());
         survivor.UpdatedAt = now;
-        survivor.ScoreDirtyAt = now;
+        Qualification.ScoringFacts.RequestScore(survivor, now);
 
         var activities = await db.Activities.Where(a => a.LeadId == mergedId).ExecuteUpdateAsync(s => s.SetProperty(a => a.LeadId, survivorId), ct);
         var stages = await db.StageTransitions.Where(t => t.LeadId == mergedId).ExecuteUpdateAsync(s => s.SetProperty(t => t.LeadId, survivorId), ct);

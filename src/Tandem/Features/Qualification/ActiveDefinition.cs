@@ -12,19 +12,20 @@ public sealed record ActiveScoring(Guid VersionId, int VersionNumber, Qualificat
 /// cheap stamp (active version id + persona count + latest persona change) at most every <see cref="RecheckInterval"/>;
 /// this instance's own changes call <see cref="Invalidate"/> and are seen at once.
 /// </summary>
-public sealed class ActiveDefinition(TimeProvider clock)
+public sealed class ActiveDefinition
 {
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(2);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private (string Stamp, ActiveScoring? Scoring, DateTimeOffset CheckedAt)? _cached;
+    // Real elapsed time, not the injected clock: a frozen test clock must not freeze the cache.
+    private (string Stamp, ActiveScoring? Scoring, long CheckedAt)? _cached;
 
     public void Invalidate() => _cached = null;
 
     public async Task<ActiveScoring?> GetAsync(TandemDb db, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        if (_cached is { } c && now - c.CheckedAt < RecheckInterval)
+        var now = Environment.TickCount64;
+        if (_cached is { } c && now - c.CheckedAt < (long)RecheckInterval.TotalMilliseconds)
             return c.Scoring;
         await _gate.WaitAsync(ct);
         try

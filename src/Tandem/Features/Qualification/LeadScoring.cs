@@ -42,6 +42,13 @@ public interface IMqlListener
 /// <summary>Plain facts for the pure scorer, read from the database.</summary>
 public static class ScoringFacts
 {
+    /// <summary>
+    /// Flags the lead for the scoring worker with a value it has never had (a pass that read the old value cannot clear it),
+    /// even when the clock has not moved since the last flag (coarse or frozen clocks).
+    /// </summary>
+    public static void RequestScore(Lead lead, DateTimeOffset now) =>
+        lead.ScoreDirtyAt = lead.ScoreDirtyAt is { } previous && previous >= now ? previous.AddTicks(1) : now;
+
     public static LeadFacts ForLead(Lead l) => new(l.Id, l.Email, l.JobTitle, l.Company, l.CompanySize, l.Industry, l.Country, l.City,
         l.Language, l.CreatedAt, ParseCustomFields(l.CustomFields));
 
@@ -71,15 +78,16 @@ public static class ScoringFacts
     }
 
     /// <summary>Activities of the given leads, oldest first, grouped by lead. Properties are parsed only when a rule needs them.</summary>
+    /// <remarks><paramref name="orderedRange"/>: the ids are a run in the database's id order (bulk jobs), read as one range.</remarks>
     public static async Task<Dictionary<Guid, List<ActivityFacts>>> ActivitiesAsync(TandemDb db, IReadOnlyCollection<Guid> leadIds,
-        bool withProperties, CancellationToken ct)
+        bool withProperties, CancellationToken ct, bool orderedRange = false)
     {
         var result = new Dictionary<Guid, List<ActivityFacts>>(leadIds.Count);
         if (leadIds.Count == 0)
             return result;
         if (db.Database.IsNpgsql())
         {
-            await ReadPostgresAsync(db, leadIds, withProperties, result, ct);
+            await ReadPostgresAsync(db, leadIds, withProperties, orderedRange, result, ct);
         }
         else
         {
@@ -108,23 +116,33 @@ public static class ScoringFacts
     /// PostgreSQL: a plain reader over one <c>= ANY(array)</c> query. The rescore of a million leads reads ten million activity rows,
     /// and EF's materialisation was most of its time.
     /// </summary>
-    private static async Task ReadPostgresAsync(TandemDb db, IReadOnlyCollection<Guid> leadIds, bool withProperties,
+    private static async Task ReadPostgresAsync(TandemDb db, IReadOnlyCollection<Guid> leadIds, bool withProperties, bool orderedRange,
         Dictionary<Guid, List<ActivityFacts>> result, CancellationToken ct)
     {
         var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            var sql = withProperties
-                ? "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\", \"Properties\" FROM \"Activities\" WHERE \"LeadId\" = ANY($1)"
-                : "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\" FROM \"Activities\" WHERE \"LeadId\" = ANY($1)";
+            var ids = leadIds as IReadOnlyList<Guid> ?? leadIds.ToList();
+            var sql = "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\"" + (withProperties ? ", \"Properties\"" : "")
+                + " FROM \"Activities\" WHERE " + (orderedRange ? "\"LeadId\" BETWEEN $1 AND $2" : "\"LeadId\" = ANY($1)");
             await using var command = new Npgsql.NpgsqlCommand(sql, connection);
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as Npgsql.NpgsqlTransaction;
-            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = leadIds as Guid[] ?? leadIds.ToArray() });
+            HashSet<Guid>? wanted = null;
+            if (orderedRange)
+            {
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids[0] });
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids[^1] });
+                wanted = [.. ids];
+            }
+            else
+            {
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids.ToArray() });
+            }
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                if (!ActivityTypes.TryGetValue(reader.GetString(1), out var type))
+                if (!ActivityTypes.TryGetValue(reader.GetString(1), out var type) || (wanted is not null && !wanted.Contains(reader.GetGuid(0))))
                     continue;
                 var at = new DateTimeOffset(reader.GetFieldValue<DateTime>(2), TimeSpan.Zero);
                 Add(result, reader.GetGuid(0), new ActivityFacts(type, at, reader.IsDBNull(3) ? null : reader.GetGuid(3),

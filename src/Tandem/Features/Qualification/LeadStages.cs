@@ -75,7 +75,7 @@ public static class LeadStages
         };
         Record(db, lead, target, actor, $"manual:{action.ToString().ToLowerInvariant()}", reason, now);
         if (action == StageAction.Reopen)
-            lead.ScoreDirtyAt = now; // the MQL rule may hold again at once
+            ScoringFacts.RequestScore(lead, now); // the MQL rule may hold again at once
         if (target != LifecycleStage.Mql)
             lead.WorkStatus = target is LifecycleStage.Recycled or LifecycleStage.Disqualified && lead.WorkStatus is not WorkStatus.None
                 ? WorkStatus.Rejected : lead.WorkStatus;

@@ -229,11 +229,55 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
     private async Task<List<Guid>> LeadIdsAsync(Func<IQueryable<Lead>, IQueryable<Lead>> filter, CancellationToken ct) =>
         await filter(db.Leads.AsNoTracking()).OrderBy(l => l.Id).Select(l => l.Id).ToListAsync(ct);
 
-    private static async Task<List<LeadRow>> LoadLeadsAsync(TandemDb db, List<Guid> ids, CancellationToken ct) =>
-        await db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))
+    private static async Task<List<LeadRow>> LoadLeadsAsync(TandemDb db, List<Guid> ids, CancellationToken ct)
+    {
+        if (db.Database.IsNpgsql())
+            return await LoadLeadsPostgresAsync(db, ids, ct);
+        return await db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))
             .Select(l => new LeadRow(l.Id, l.Email, l.FirstName, l.LastName, l.JobTitle, l.Company, l.CompanySize, l.Industry, l.Country, l.City,
                 l.Language, l.CustomFields, l.CreatedAt, l.Stage, l.StageChangedAt, l.FitScore, l.EngagementScore, l.Grade, l.PersonaId, l.PersonaMatch))
             .ToListAsync(ct);
+    }
+
+    private static readonly Dictionary<string, LifecycleStage> Stages = Enum.GetValues<LifecycleStage>().ToDictionary(s => s.ToString(), StringComparer.Ordinal);
+    private static readonly Dictionary<string, Grade> Grades = Enum.GetValues<Grade>().ToDictionary(g => g.ToString(), StringComparer.Ordinal);
+
+    /// <summary>A plain reader: EF's materialisation of a million rows costs more than reading them.</summary>
+    private static async Task<List<LeadRow>> LoadLeadsPostgresAsync(TandemDb db, List<Guid> ids, CancellationToken ct)
+    {
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT "Id", "Email", "FirstName", "LastName", "JobTitle", "Company", "CompanySize", "Industry", "Country", "City", "Language",
+                       "CustomFields", "CreatedAt", "Stage", "StageChangedAt", "FitScore", "EngagementScore", "Grade", "PersonaId", "PersonaMatch"
+                FROM "Leads" WHERE "Id" BETWEEN $1 AND $2
+                """, connection);
+            // The chunk is a run of ids in PostgreSQL's uuid order: one range scan of the primary key, not 2,000 probes.
+            command.Parameters.Add(new NpgsqlParameter { Value = ids[0] });
+            command.Parameters.Add(new NpgsqlParameter { Value = ids[^1] });
+            var wanted = ids.ToHashSet();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<LeadRow>(ids.Count);
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            DateTimeOffset Time(int i) => new(reader.GetFieldValue<DateTime>(i), TimeSpan.Zero);
+            while (await reader.ReadAsync(ct))
+            {
+                if (!wanted.Contains(reader.GetGuid(0)))
+                    continue;
+                rows.Add(new LeadRow(reader.GetGuid(0), Text(1), Text(2), Text(3), Text(4), Text(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                    Text(7), Text(8), Text(9), Text(10), Text(11), Time(12), Stages.GetValueOrDefault(reader.GetString(13), LifecycleStage.Lead), Time(14),
+                    reader.GetInt32(15), reader.GetInt32(16), Text(17) is { } g && Grades.TryGetValue(g, out var grade) ? grade : null,
+                    reader.IsDBNull(18) ? null : reader.GetGuid(18), reader.IsDBNull(19) ? null : reader.GetInt32(19)));
+            }
+            return rows;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
 
     private async Task<Outcome> RescoreAsync(QualificationJob job, CancellationToken ct)
     {
@@ -265,7 +309,7 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
             var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             var leads = await LoadLeadsAsync(chunkDb, list, token);
             var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token);
+            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token, orderedRange: true);
             var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             var updates = new List<ScoreUpdate>();
             foreach (var lead in leads)
@@ -403,7 +447,7 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
             var chunkDb = scope.ServiceProvider.GetRequiredService<TandemDb>();
             var list = chunk.ToList();
             var leads = await LoadLeadsAsync(chunkDb, list, token);
-            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token);
+            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token, orderedRange: true);
             long changed = 0;
             foreach (var lead in leads)
             {

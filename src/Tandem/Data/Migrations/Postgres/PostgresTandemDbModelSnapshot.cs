@@ -993,11 +993,7 @@ namespace Tandem.Data.Migrations.Postgres
                     b.HasIndex("Email")
                         .IsUnique();
 
-                    b.HasIndex("EngagementScore");
-
                     b.HasIndex("FirstCampaignId");
-
-                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 

@@ -981,11 +981,7 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.HasIndex("Email")
                         .IsUnique();
 
-                    b.HasIndex("EngagementScore");
-
                     b.HasIndex("FirstCampaignId");
-
-                    b.HasIndex("FitScore");
 
                     b.HasIndex("LatestCampaignId");
 
