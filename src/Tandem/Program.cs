@@ -8,10 +8,11 @@ using Tandem.Features.Campaigns;
 using Tandem.Features.Capture;
 using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Demo;
+using Tandem.Features.Handoff;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
-using Tandem.Features.Qualification;
 using Tandem.Features.Platform.Notifications;
+using Tandem.Features.Qualification;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -46,6 +47,7 @@ builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddCaptureChannels(builder.Configuration);
 builder.Services.AddCsvImport(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
+builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -96,6 +98,7 @@ api.MapImportsApi();
 api.MapCampaignsApi();
 api.MapQualificationApi();
 api.MapNotificationsApi();
+api.MapHandoffApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
