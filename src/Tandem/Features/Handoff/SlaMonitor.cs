@@ -98,6 +98,9 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         var config = await handoff.LockConfigAsync(ct);
         switch (timer.Kind)
         {
+            case TimerKind.Reminder when assignment.BreachAt is { } breachAt && now >= breachAt:
+                // Found late (after downtime): the breach alert says more than a stale "50 % used".
+                return Cancel(timer, now, "reminder superseded by the breach");
             case TimerKind.Reminder:
                 await handoff.NotifyAsync(repId, "handoff.reminder", $"{timer.Percent}% of the first-touch time used: {lead.DisplayName}",
                     $"First touch due {assignment.FirstTouchDueAt:u}.", lead.Id, assignment.Tier == SlaTier.Hot, $"handoff.reminder:{timer.Id}", ct);
