@@ -215,6 +215,14 @@ public abstract class HandoffTests(DatabaseProvider provider)
         Assert.Single(await NotificationsAsync(s.App, "handoff.no-eligible-rep", adminUser));
         var queue = await s.Admin.GetFromJsonAsync<List<QueueItem>>("/api/v1/handoff/queue", TandemApp.ApiJson, Ct);
         Assert.Equal(lead, Assert.Single(queue!).LeadId);
+
+        // Once a team exists, the monitor drains the queue: the lead goes to its rep, the queued row is superseded.
+        await ConfigureTeamAsync(s.Admin, s.Manager, s.Rep1);
+        var rows = await EventuallyAsync(() => AssignmentsAsync(s.App, lead), x => x.Count == 2);
+        Assert.Equal(s.Rep1, rows.Single(x => x.IsOpen).RepId);
+        Assert.Equal(AssignmentState.Reassigned, rows.Single(x => x.Id == a.Id).State);
+        Assert.Empty((await s.Admin.GetFromJsonAsync<List<QueueItem>>("/api/v1/handoff/queue", TandemApp.ApiJson, Ct))!);
+        Assert.Single(await NotificationsAsync(s.App, "handoff.no-eligible-rep", adminUser));
     }
 
     [Fact]

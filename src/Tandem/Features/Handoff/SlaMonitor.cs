@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Tandem.Data;
+using Tandem.Features.Handoff.Routing;
 using Tandem.Features.Leads;
 
 namespace Tandem.Features.Handoff;
@@ -174,6 +175,46 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         return done;
     }
 
+    /// <summary>
+    /// Tries the queued MQLs again, oldest first (a rep came on shift, capacity freed up, a team was created): the ones
+    /// routing would now give to someone are assigned; the others stay queued without a new alert. Returns how many
+    /// were assigned.
+    /// </summary>
+    public async Task<int> DrainQueueAsync(int batch, CancellationToken ct)
+    {
+        await using var tx = await Db.Database.BeginTransactionAsync(ct);
+        List<Assignment> queued;
+        if (Db.Database.IsNpgsql())
+            queued = await Db.Assignments.FromSqlRaw(
+                "SELECT * FROM \"Assignments\" WHERE \"State\" = 'Open' AND \"RepId\" IS NULL ORDER BY \"AssignedAt\" LIMIT {0} FOR UPDATE SKIP LOCKED", batch)
+                .ToListAsync(ct);
+        else
+            queued = await Db.Assignments.Where(a => a.State == AssignmentState.Open && a.RepId == null).OrderBy(a => a.AssignedAt).Take(batch).ToListAsync(ct);
+        if (queued.Count == 0)
+            return 0;
+        var config = await handoff.LockConfigAsync(ct);
+        var now = clock.GetUtcNow();
+        var assigned = 0;
+        foreach (var a in queued)
+        {
+            var lead = await Db.Leads.FirstOrDefaultAsync(l => l.Id == a.LeadId, ct);
+            if (lead is null || lead.Stage != LifecycleStage.Mql)
+            {
+                a.State = AssignmentState.Closed;
+                a.ClosedAt = now;
+                continue;
+            }
+            var (decision, _, _) = await handoff.DecideAsync(config, lead, null, now, ct);
+            if (decision.Outcome != RoutingOutcome.Assigned)
+                continue;
+            await handoff.AssignAsync(lead, new RouteRequest(a.MqlAt, Previous: a), ct);
+            assigned++;
+        }
+        await Db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return assigned;
+    }
+
     /// <summary>Closes open assignments whose lead left MQL another way (accepted as SQL, recycled, disqualified, merged).</summary>
     public async Task<int> CloseFinishedAsync(CancellationToken ct)
     {
@@ -212,6 +253,8 @@ public sealed class SlaMonitor(IServiceScopeFactory scopes, Microsoft.Extensions
                 }
                 await using (var scope = scopes.CreateAsyncScope())
                     await scope.ServiceProvider.GetRequiredService<SlaTimerProcessor>().RerouteDeactivatedAsync(o.BatchSize, stoppingToken);
+                await using (var scope = scopes.CreateAsyncScope())
+                    await scope.ServiceProvider.GetRequiredService<SlaTimerProcessor>().DrainQueueAsync(o.BatchSize, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
