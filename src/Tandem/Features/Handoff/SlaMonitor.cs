@@ -29,6 +29,9 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
     public async Task<int> ProcessDueAsync(int batch, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
+        // A cheap read first: most passes find nothing, and a transaction would take SQLite's write lock for nothing.
+        if (!await Db.SlaTimers.AnyAsync(t => t.Status == TimerStatus.Pending && t.DueAt <= now, ct))
+            return 0;
         await using var tx = await Db.Database.BeginTransactionAsync(ct);
         List<SlaTimer> timers;
         if (Db.Database.IsNpgsql())
@@ -144,6 +147,9 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
     public async Task<int> RerouteDeactivatedAsync(int batch, CancellationToken ct)
     {
         var done = 0;
+        if (!await Db.Assignments.AnyAsync(x => (x.State == AssignmentState.Open || x.State == AssignmentState.Touched || x.State == AssignmentState.Breached)
+            && Db.Users.Any(u => u.Id == x.RepId && !u.IsActive), ct))
+            return 0;
         for (var i = 0; i < batch; i++)
         {
             await using var tx = await Db.Database.BeginTransactionAsync(ct);
@@ -182,6 +188,8 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
     /// </summary>
     public async Task<int> DrainQueueAsync(int batch, CancellationToken ct)
     {
+        if (!await Db.Assignments.AnyAsync(a => a.State == AssignmentState.Open && a.RepId == null, ct))
+            return 0;
         await using var tx = await Db.Database.BeginTransactionAsync(ct);
         List<Assignment> queued;
         if (Db.Database.IsNpgsql())
