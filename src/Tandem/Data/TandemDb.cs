@@ -42,6 +42,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<VersionApproval> VersionApprovals => Set<VersionApproval>();
     public DbSet<QualificationJob> QualificationJobs => Set<QualificationJob>();
     public DbSet<BantAssessment> BantAssessments => Set<BantAssessment>();
+    public DbSet<Features.Handoff.Assignment> Assignments => Set<Features.Handoff.Assignment>();
+    public DbSet<Features.Handoff.SlaTimer> SlaTimers => Set<Features.Handoff.SlaTimer>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -63,6 +65,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         Features.Capture.CsvImport.ImportJob.Configure(builder);
         QualificationModel.Configure(builder);
         Features.Platform.Notifications.NotificationModel.Configure(builder);
+        Features.Handoff.HandoffModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

@@ -178,6 +178,8 @@ public enum RoutingPath
     OverflowNextRep,
     // Nobody eligible: the team queue.
     Queue,
+    // A manager chose the rep by hand.
+    Manual,
 }
 
 /// <summary>
