@@ -125,6 +125,37 @@ public abstract class HandoffTests(DatabaseProvider provider)
         return id;
     }
 
+    [Fact]
+    public async Task RepSeesTheMqlInTheInboxWithItsSlaClockAndRejectsItWithAReason()
+    {
+        var setup = await StartAsync(provider, withTeam: false);
+        await using var app = setup.App;
+        var (rep, password) = await app.CreateUserAsync("solo@example.com", Roles.Sales);
+        await ConfigureTeamAsync(setup.Admin, setup.Manager, rep);
+        var lead = await MakeMqlAsync(app, setup.Admin, "claire@inbox.example");
+        await EventuallyAsync(() => DbAsync(app, db => db.Assignments.AsNoTracking().CountAsync(a => a.LeadId == lead && a.RepId == rep, Ct)), n => n == 1);
+
+        var browser = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(browser, "solo@example.com", password);
+        var html = await browser.GetStringAsync("/inbox", Ct);
+        Assert.Contains("Claire", html);
+        Assert.Contains("On time", html);
+        Assert.Contains("01:00:00", html); // a hot MQL at Monday 10:00 is due at 11:00; the frozen clock shows the full hour
+
+        // The inbox's reject path (the same code as the API): a reason from the catalogue decides Recycled or Disqualified.
+        var rejected = await app.WithServiceAsync(async sp =>
+        {
+            await using var scope = sp.CreateAsyncScope();
+            var handoff = scope.ServiceProvider.GetRequiredService<HandoffService>();
+            var bad = await LeadWork.RejectAsync(handoff, lead, new RejectRequest(RejectReason.Other, null, null), new Actor(rep, "solo"), setup.Clock.GetUtcNow(), Ct);
+            Assert.Contains("text", bad.Errors!.Keys);
+            return await LeadWork.RejectAsync(handoff, lead, new RejectRequest(RejectReason.Student, "Thesis on cash forecasting", null), new Actor(rep, "solo"), setup.Clock.GetUtcNow(), Ct);
+        });
+        Assert.Equal(LifecycleStage.Disqualified, rejected.Value!.Stage);
+        html = await browser.GetStringAsync("/inbox", Ct);
+        Assert.DoesNotContain("Claire", html);
+    }
+
     private static Task<T> DbAsync<T>(TandemApp app, Func<TandemDb, Task<T>> action) =>
         app.WithServiceAsync(sp => action(sp.GetRequiredService<TandemDb>()));
 

@@ -464,57 +464,15 @@ public static class HandoffApi
         return TypedResults.Ok(rows.OrderByDescending(a => a.AssignedAt).ThenByDescending(a => a.Id).Select(AssignmentView.From).ToList());
     }
 
-    private static readonly Dictionary<string, ActivityType> TouchTypes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["call"] = ActivityType.Call,
-        ["email"] = ActivityType.EmailSent,
-        ["meeting"] = ActivityType.Meeting,
-        ["note"] = ActivityType.Note,
-    };
-
     private static async Task<Results<Created<TouchView>, ValidationProblem, ProblemHttpResult>> TouchAsync(Guid id, TouchRequest body, HttpContext http,
         HandoffService handoff, TimeProvider clock, CancellationToken ct)
     {
-        var errors = new FieldErrors();
-        var type = ActivityType.Note;
-        if (body.Type is null || !TouchTypes.TryGetValue(body.Type.Trim(), out type))
-            errors.Add("type", "One of: call, email, meeting, note.");
-        if (body.Outcome?.Trim().Length > 100)
-            errors.Add("outcome", "At most 100 characters.");
-        if (body.Note?.Trim().Length > MaxNote)
-            errors.Add("note", $"At most {MaxNote} characters.");
-        if (errors.Any)
-            return TypedResults.ValidationProblem(errors.ToDictionary());
-        var db = handoff.Db;
-        var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == id, ct);
-        if (lead is null)
+        var outcome = await LeadWork.TouchAsync(handoff, id, body, Actor.From(http.User), clock.GetUtcNow(), ct);
+        if (outcome.NotFound)
             return ApiConventions.NotFoundProblem($"No lead with id {id}.");
-        var now = clock.GetUtcNow();
-        var actor = Actor.From(http.User);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var activity = new Activity
-        {
-            LeadId = id,
-            Type = type,
-            OccurredAt = now,
-            Source = "api",
-            ActorUserId = actor.Id,
-            Outcome = string.IsNullOrWhiteSpace(body.Outcome) ? null : body.Outcome.Trim(),
-            Properties = string.IsNullOrWhiteSpace(body.Note) ? null : JsonSerializer.Serialize(new Dictionary<string, string> { ["note"] = body.Note.Trim() }),
-            CreatedAt = now,
-        };
-        db.Activities.Add(activity);
-        Assignment? touched = null;
-        if (HandoffService.IsTouch(type))
-        {
-            touched = await handoff.FirstTouchAsync(id, now, ct);
-            if (lead.WorkStatus is WorkStatus.New or WorkStatus.None && lead.Stage == LifecycleStage.Mql)
-                lead.WorkStatus = WorkStatus.Attempting;
-            lead.UpdatedAt = now;
-        }
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Created($"/api/v1/leads/{id}/activities", new TouchView(activity.Id, touched is not null, touched?.Id, now));
+        if (outcome.Errors is not null)
+            return TypedResults.ValidationProblem(outcome.Errors);
+        return TypedResults.Created($"/api/v1/leads/{id}/activities", outcome.Value!);
     }
 
     private static async Task<Results<Ok<AssignmentView>, ValidationProblem, ProblemHttpResult>> ReassignAsync(Guid id, ReassignRequest body, HttpContext http,
@@ -545,39 +503,11 @@ public static class HandoffApi
     private static async Task<Results<Ok<RejectView>, ValidationProblem, ProblemHttpResult>> RejectAsync(Guid id, RejectRequest body, HttpContext http,
         HandoffService handoff, TimeProvider clock, CancellationToken ct)
     {
-        var errors = new FieldErrors();
-        var text = body.Text?.Trim();
-        if (body.Reason is not { } reason || !Enum.IsDefined(reason))
-        {
-            errors.Add("reason", "One of: " + string.Join(", ", Enum.GetNames<RejectReason>()) + ".");
-            reason = RejectReason.Other;
-        }
-        else if (reason == RejectReason.Other && string.IsNullOrEmpty(text))
-            errors.Add("text", "Say why when the reason is Other.");
-        if (text?.Length > LeadStages.MaxReason)
-            errors.Add("text", $"At most {LeadStages.MaxReason} characters.");
-        var db = handoff.Db;
-        var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == id, ct);
-        if (lead is null)
+        var outcome = await LeadWork.RejectAsync(handoff, id, body, Actor.From(http.User), clock.GetUtcNow(), ct);
+        if (outcome.NotFound)
             return ApiConventions.NotFoundProblem($"No lead with id {id}.");
-        if (lead.Stage != LifecycleStage.Mql)
-            errors.Add("lead", $"Only an MQL can be rejected; this lead is {lead.Stage}.");
-        if (errors.Any)
-            return TypedResults.ValidationProblem(errors.ToDictionary());
-        var now = clock.GetUtcNow();
-        var target = RejectReasons.Outcome(reason, body.Disqualify);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        foreach (var a in await db.Assignments.Where(a => a.LeadId == id
-            && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached)).ToListAsync(ct))
-        {
-            await handoff.CancelTimersAsync(a.Id, now, "rejected", ct);
-            a.State = AssignmentState.Closed;
-            a.ClosedAt = now;
-        }
-        LeadStages.Record(db, lead, target, Actor.From(http.User), $"handoff:reject:{reason}", string.IsNullOrEmpty(text) ? reason.ToString() : $"{reason}: {text}", now);
-        lead.WorkStatus = WorkStatus.Rejected;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Ok(new RejectView(id, target, reason));
+        if (outcome.Errors is not null)
+            return TypedResults.ValidationProblem(outcome.Errors);
+        return TypedResults.Ok(outcome.Value!);
     }
 }
