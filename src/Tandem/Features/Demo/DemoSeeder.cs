@@ -120,6 +120,7 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
 
             // The shared definition both teams signed: finance directors of SMEs, not students. Every lead is scored by the
             // rescore job it queues, and the ones that meet the MQL rule move to MQL through the normal scoring path.
+            await SeedHandoffAsync(users, now, ct);
             await SeedDefinitionAsync(data, now, ct);
 
             // Phase two runs after the commit: capture reads campaigns through its own connection (the catalog) and the
@@ -144,6 +145,64 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         {
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
         }
+    }
+
+    /// <summary>
+    /// Two teams with reps in four time zones: French-speaking MQLs go round-robin to the Paris/Brussels team, the rest to an
+    /// international team (least loaded) whose reps work London and New York hours. New MQLs from the seed are routed at once.
+    /// </summary>
+    private async Task SeedHandoffAsync(DemoUsers users, DateTimeOffset now, CancellationToken ct)
+    {
+        var json = Features.Handoff.HandoffJson.Options;
+        foreach (var rep in users.Reps.Append(new DemoRep(users.ManagerId, "manager", TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"), ["fr"])))
+        {
+            var calendar = rep.TimeZone.Id == "America/New_York"
+                ? Features.Handoff.WorkCalendar.Weekdays(rep.TimeZone.Id, ("08:30", "17:00"))
+                : Features.Handoff.WorkCalendar.Weekdays(rep.TimeZone.Id, ("09:00", "12:30"), ("13:30", "18:00"));
+            db.Set<Features.Handoff.RepProfile>().Add(new Features.Handoff.RepProfile
+            {
+                UserId = rep.Id,
+                Calendar = System.Text.Json.JsonSerializer.Serialize(calendar, json),
+                MaxOpenMqls = 40,
+                MaxNewPerDay = 15,
+                UpdatedAt = now,
+            });
+        }
+        var french = users.Reps.Where(r => r.Languages[0] == "fr").ToList();
+        var international = users.Reps.Where(r => r.Languages[0] != "fr").ToList();
+        var france = new Features.Handoff.SalesTeam
+        {
+            Name = "Inside sales — France & Benelux",
+            ManagerUserId = users.ManagerId,
+            Strategy = Features.Handoff.Routing.RoutingStrategy.RoundRobin,
+            Overflow = Features.Handoff.Routing.OverflowPolicy.NextRep,
+            UpdatedAt = now,
+        };
+        france.Members.AddRange(french.Select(r => new Features.Handoff.SalesTeamMember { TeamId = france.Id, UserId = r.Id }));
+        var world = new Features.Handoff.SalesTeam
+        {
+            Name = "International",
+            ManagerUserId = users.ManagerId,
+            Strategy = Features.Handoff.Routing.RoutingStrategy.LeastLoaded,
+            Overflow = Features.Handoff.Routing.OverflowPolicy.Manager,
+            UpdatedAt = now,
+        };
+        world.Members.AddRange(international.Select(r => new Features.Handoff.SalesTeamMember { TeamId = world.Id, UserId = r.Id }));
+        db.Set<Features.Handoff.SalesTeam>().AddRange(france, world);
+        db.Set<Features.Handoff.RoutingRuleRow>().Add(new Features.Handoff.RoutingRuleRow
+        {
+            Order = 1,
+            Name = "Outside France, Belgium, Switzerland and Luxembourg → International",
+            Conditions = System.Text.Json.JsonSerializer.Serialize(new[]
+            {
+                new Features.Handoff.Routing.RoutingCondition(Features.Handoff.Routing.LeadField.Country, Features.Handoff.Routing.ConditionOperator.NotIn, ["FR", "BE", "CH", "LU"]),
+                new Features.Handoff.Routing.RoutingCondition(Features.Handoff.Routing.LeadField.Country, Features.Handoff.Routing.ConditionOperator.IsNotEmpty, []),
+            }, json),
+            TargetTeamId = world.Id,
+        });
+        await db.SaveChangesAsync(ct);
+        await db.Set<Features.Handoff.HandoffSettings>().ExecuteUpdateAsync(x => x.SetProperty(h => h.DefaultTeamId, france.Id)
+            .SetProperty(h => h.ConfigVersion, h => h.ConfigVersion + 1).SetProperty(h => h.UpdatedAt, now).SetProperty(h => h.UpdatedBy, "demo"), ct);
     }
 
     private async Task SeedDefinitionAsync(DemoData data, DateTimeOffset now, CancellationToken ct)
