@@ -210,7 +210,7 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
         }
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
-        scoring.Poke();
+        scoring.Wake();
         return outcomes;
     }
 }

@@ -79,7 +79,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 var results = await StoreAsync(prepared, context, ct);
                 foreach (var (index, outcome) in results)
                     outcomes[index] = outcome;
-                scoring.Poke();
+                scoring.Wake();
                 return outcomes!;
             }
             catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update)))

@@ -258,7 +258,7 @@ public sealed class DefinitionVersions(TandemDb db, ActiveDefinition active, Tim
             return new VersionOutcome(Conflict: "Another activation happened at the same moment; reload and try again.");
         }
         active.Invalidate();
-        jobSignal.Poke();
+        jobSignal.Wake();
         return new VersionOutcome(await DetailAsync(version, ct), Job: job);
     }
 

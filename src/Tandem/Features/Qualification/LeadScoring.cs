@@ -8,27 +8,7 @@ using Tandem.Features.Qualification.Scoring;
 namespace Tandem.Features.Qualification;
 
 /// <summary>Wakes the scoring worker as soon as a change commits (other instances poll).</summary>
-public sealed class ScoringSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Poke()
-    {
-        if (_signal.CurrentCount == 0)
-        {
-            try
-            {
-                _signal.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled: one wake-up covers every change made before it.
-            }
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class ScoringSignal : Platform.WakeSignal;
 
 /// <summary>
 /// Something that reacts, inside the same transaction, to a lead becoming MQL (the handoff routes it). It adds rows to

@@ -124,7 +124,7 @@ public static class Personas
         persona.UpdatedAt = now;
         QueueRematch(db, actor, now, $"Persona '{persona.Name}' {(id is null ? "created" : "changed")}");
         await db.SaveChangesAsync(ct);
-        signal.Poke();
+        signal.Wake();
         var leads = await db.Leads.CountAsync(l => l.PersonaId == persona.Id, ct);
         return (PersonaView.From(persona, leads), null, false);
     }
@@ -137,7 +137,7 @@ public static class Personas
         db.Personas.Remove(persona);
         QueueRematch(db, actor, now, $"Persona '{persona.Name}' deleted");
         await db.SaveChangesAsync(ct);
-        signal.Poke();
+        signal.Wake();
         return true;
     }
 

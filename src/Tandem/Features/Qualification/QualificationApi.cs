@@ -200,7 +200,7 @@ public static class QualificationApi
         };
         db.QualificationJobs.Add(job);
         await db.SaveChangesAsync(ct);
-        signal.Poke();
+        signal.Wake();
         return TypedResults.Accepted($"/api/v1/qualification/jobs/{job.Id}", JobView.From(job));
     }
 
@@ -232,7 +232,7 @@ public static class QualificationApi
         if (body.Action is null)
             return ApiConventions.FieldError("action", "One of: advance, recycle, disqualify, reopen.");
         var outcome = await LeadStages.MoveAsync(db, id, body.Action.Value, body.To, body.Reason, Who(http), clock.GetUtcNow(), ct);
-        signal.Poke();
+        signal.Wake();
         return await StageResultAsync(db, id, outcome, ct);
     }
 

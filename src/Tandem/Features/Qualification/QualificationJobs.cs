@@ -12,25 +12,7 @@ using Tandem.Features.Revenue;
 namespace Tandem.Features.Qualification;
 
 /// <summary>Wakes the job runner when a job is queued on this instance (others poll).</summary>
-public sealed class QualificationJobSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Poke()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-                _signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // already signalled
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class QualificationJobSignal : Platform.WakeSignal;
 
 public sealed record JobView(Guid Id, JobKind Kind, JobStatus Status, Guid? VersionId, int? Days, string? Reason, long Total, long Processed,
     long Changed, int Percent, double? RowsPerSecond, DateTimeOffset CreatedAt, string? CreatedByName, DateTimeOffset? StartedAt,
@@ -339,7 +321,7 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
         log.LogInformation("Rescore phases (worker-seconds): read leads {Leads:0.0}, read activities {Activities:0.0}, score {Score:0.0}, write {Write:0.0}; {Marked} leads now meet the MQL rule",
             Sec(readLeads), Sec(readActivities), Sec(scoringTicks), Sec(writing), marked);
         if (marked > 0)
-            scoringSignal.Poke(); // the scoring worker moves them to MQL (and the handoff routes them) one by one
+            scoringSignal.Wake(); // the scoring worker moves them to MQL (and the handoff routes them) one by one
         return new Outcome(total, progress.Processed, progress.Changed, progress.Cancelled, null);
     }
 

@@ -270,24 +270,4 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
 }
 
 /// <summary>Wakes the import worker of this instance when a job is queued here (other instances find it by polling).</summary>
-public sealed class ImportSignal
-{
-    private readonly SemaphoreSlim _wake = new(0);
-
-    public void Wake()
-    {
-        if (_wake.CurrentCount == 0)
-            _wake.Release();
-    }
-
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
-    {
-        try
-        {
-            await _wake.WaitAsync(timeout, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-    }
-}
+public sealed class ImportSignal : Platform.WakeSignal;

@@ -139,27 +139,7 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
 }
 
 /// <summary>Wakes this instance's dispatcher right after a producer commits, instead of at its next poll.</summary>
-public sealed class NotificationSignal
-{
-    private readonly SemaphoreSlim _wake = new(0);
-
-    public void Wake()
-    {
-        if (_wake.CurrentCount == 0)
-            _wake.Release();
-    }
-
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
-    {
-        try
-        {
-            await _wake.WaitAsync(timeout, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-        }
-    }
-}
+public sealed class NotificationSignal : WakeSignal;
 
 /// <summary>An in-app notification as the bell and <c>/api/v1/me/notifications</c> show it.</summary>
 public sealed record InAppMessage(Guid Id, string Kind, string Subject, string Body, string? Link, bool Urgent, DateTimeOffset CreatedAt, DateTimeOffset? ReadAt);
