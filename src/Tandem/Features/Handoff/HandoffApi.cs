@@ -148,7 +148,7 @@ public static class HandoffApi
         var ids = (await db.UserRoles.Where(ur => roleIds.Contains(ur.RoleId)).Select(ur => ur.UserId).ToListAsync(ct)).Concat(profiles.Keys).ToHashSet();
         var users = await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)).OrderBy(u => u.DisplayName).ToListAsync(ct);
         var open = await db.Assignments.AsNoTracking().Where(a => a.RepId != null
-                && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached))
+                && Assignment.OpenStates.Contains(a.State))
             .GroupBy(a => a.RepId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key, x => x.Count, ct);
         return TypedResults.Ok(users.Select(u =>
         {
@@ -180,7 +180,7 @@ public static class HandoffApi
             profile.UpdatedAt = clock.GetUtcNow();
         }, ct);
         var open = await db.Assignments.CountAsync(a => a.RepId == userId
-            && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached), ct);
+            && Assignment.OpenStates.Contains(a.State), ct);
         return TypedResults.Ok(new RepView(user.Id, user.DisplayName, user.Email, user.IsActive, true, body.Calendar!, body.MaxOpenMqls, body.MaxNewPerDay, open));
     }
 
@@ -490,7 +490,7 @@ public static class HandoffApi
             return ApiConventions.FieldError("repId", "Unknown or deactivated user.");
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var current = await db.Assignments.Where(a => a.LeadId == id
-            && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached)).FirstOrDefaultAsync(ct);
+            && Assignment.OpenStates.Contains(a.State)).FirstOrDefaultAsync(ct);
         var mqlAt = current?.MqlAt ?? lead.StageChangedAt;
         var next = await handoff.AssignAsync(lead, body.RepId is { } rep
             ? new RouteRequest(mqlAt, Previous: current, ManualRepId: rep, ManualBy: Actor.From(http.User).Name, Why: body.Reason?.Trim())

@@ -119,7 +119,10 @@ public sealed class Assignment
     /// <summary>The whole <see cref="RoutingDecision"/> as JSON (skipped reps with reasons included).</summary>
     public string Decision { get; set; } = "{}";
 
-    public bool IsOpen => State is AssignmentState.Open or AssignmentState.Touched or AssignmentState.Breached;
+    /// <summary>States of an assignment still waiting for the rep (translated to SQL <c>IN</c> in queries).</summary>
+    public static readonly AssignmentState[] OpenStates = [AssignmentState.Open, AssignmentState.Touched, AssignmentState.Breached];
+
+    public bool IsOpen => OpenStates.Contains(State);
 }
 
 public enum TimerKind

@@ -148,7 +148,7 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
             .Select(u => new { u.Id, u.DisplayName, u.Email, u.IsActive, u.TimeZone }).ToListAsync(ct);
         var open = await db.Assignments.AsNoTracking()
             .Where(a => a.RepId != null && ids.Contains(a.RepId.Value)
-                && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached))
+                && Assignment.OpenStates.Contains(a.State))
             .GroupBy(a => a.RepId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key, x => x.Count, ct);
         var since = now.AddDays(-2);
         var recent = await db.Assignments.AsNoTracking().Where(a => a.RepId != null && ids.Contains(a.RepId.Value) && a.AssignedAt >= since)
@@ -258,7 +258,7 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
 
         // A lead has at most one open assignment: whatever was open is over now.
         var stillOpen = await db.Assignments.Where(a => a.LeadId == lead.Id
-            && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached)).ToListAsync(ct);
+            && Assignment.OpenStates.Contains(a.State)).ToListAsync(ct);
         foreach (var old in stillOpen)
         {
             old.State = request.Previous?.Id == old.Id || request.ExcludeRepId is not null || request.ManualRepId is not null ? AssignmentState.Reassigned : AssignmentState.Closed;

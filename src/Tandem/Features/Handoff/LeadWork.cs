@@ -88,7 +88,7 @@ public static class LeadWork
         var target = RejectReasons.Outcome(reason, body.Disqualify);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var a in await db.Assignments.Where(a => a.LeadId == id
-            && (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached)).ToListAsync(ct))
+            && Assignment.OpenStates.Contains(a.State)).ToListAsync(ct))
         {
             await handoff.CancelTimersAsync(a.Id, now, "rejected", ct);
             a.State = AssignmentState.Closed;

@@ -228,7 +228,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
     {
         var now = clock.GetUtcNow();
         return await Db.Assignments
-            .Where(a => (a.State == AssignmentState.Open || a.State == AssignmentState.Touched || a.State == AssignmentState.Breached)
+            .Where(a => Assignment.OpenStates.Contains(a.State)
                 && Db.Leads.Any(l => l.Id == a.LeadId && l.Stage != LifecycleStage.Mql))
             .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, AssignmentState.Closed).SetProperty(a => a.ClosedAt, now), ct);
     }

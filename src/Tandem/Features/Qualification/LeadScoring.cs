@@ -205,21 +205,10 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
         var verdict = MqlVerdict(lead.Stage, lead.StageChangedAt, facts, activities, score, scoring, now);
         if (verdict is { } holding && CanAutoQualify(lead.Stage))
         {
-            var transition = new StageTransition
-            {
-                LeadId = lead.Id,
-                From = lead.Stage,
-                To = LifecycleStage.Mql,
-                At = now,
-                ByUserId = byUserId,
-                ByRule = $"qualification v{scoring.VersionNumber} · MQL condition {holding.Index + 1}",
-                Reason = $"{Describe.Condition(scoring.Definition.Mql.AnyOf[holding.Index])} (fit {score.Fit}, grade {score.Grade}, engagement {score.Engagement})",
-            };
-            db.StageTransitions.Add(transition);
-            lead.Stage = LifecycleStage.Mql;
+            var transition = LeadStages.Record(db, lead, LifecycleStage.Mql, new Actor(byUserId, "qualification"),
+                $"qualification v{scoring.VersionNumber} · MQL condition {holding.Index + 1}",
+                $"{Describe.Condition(scoring.Definition.Mql.AnyOf[holding.Index])} (fit {score.Fit}, grade {score.Grade}, engagement {score.Engagement})", now);
             lead.WorkStatus = WorkStatus.New;
-            lead.StageChangedAt = now;
-            lead.UpdatedAt = now;
             foreach (var listener in listeners)
                 await listener.OnMqlAsync(db, lead, transition, ct);
             log.LogInformation("Lead {LeadId} became MQL by version {Version}", lead.Id, scoring.VersionNumber);

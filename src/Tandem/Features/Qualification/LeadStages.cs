@@ -133,9 +133,10 @@ public static class LeadStages
         return await SaveAsync(db, lead, ct);
     }
 
-    public static void Record(TandemDb db, Lead lead, LifecycleStage to, Actor actor, string rule, string? reason, DateTimeOffset now)
+    /// <summary>Moves the lead and writes the transition row (the one place stage history is written after capture).</summary>
+    public static StageTransition Record(TandemDb db, Lead lead, LifecycleStage to, Actor actor, string rule, string? reason, DateTimeOffset now)
     {
-        db.StageTransitions.Add(new StageTransition
+        var transition = new StageTransition
         {
             LeadId = lead.Id,
             From = lead.Stage,
@@ -144,10 +145,12 @@ public static class LeadStages
             ByUserId = actor.Id,
             ByRule = rule,
             Reason = reason,
-        });
+        };
+        db.StageTransitions.Add(transition);
         lead.Stage = to;
         lead.StageChangedAt = now;
         lead.UpdatedAt = now;
+        return transition;
     }
 
     private static async Task<StageOutcome> SaveAsync(TandemDb db, Lead lead, CancellationToken ct)
