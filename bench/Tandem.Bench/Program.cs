@@ -13,6 +13,8 @@ namespace Tandem.Bench;
 ///   ceiling-copy  --pg CS [--rows N]
 ///   leads         --url U --key K [--mode new|repeat] [--seconds S] [--concurrency C]
 ///   batch         --url U --key K [--seconds S] [--concurrency C] [--size 1000]
+///   handoff       --url U --key K --pg CS [--rate 50] [--seconds 60]   submit → rep notification committed (open loop)
+///   ceiling-rate  --url U [--rate 50] [--seconds 60]                 HTTP POST + 1 INSERT at the same rate (response time)
 ///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
@@ -54,6 +56,11 @@ public static class Program
                     Report(result);
                     return 0;
                 }
+            case "handoff":
+                return await HandoffLoad.RunAsync(o["url"], o["key"], o["pg"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture),
+                    seconds, warmup);
+            case "ceiling-rate":
+                return await HandoffLoad.CeilingAsync(o["url"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture), seconds, warmup);
             case "leads":
                 {
                     var mode = o.GetValueOrDefault("mode", "new");

@@ -380,7 +380,7 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
             countries = new[] { "BE" },
         }, Ct);
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
-        scored = await EventuallyAsync(() => LeadAsync(app, lead), l => l.PersonaMatch != 100);
+        scored = await EventuallyAsync(() => LeadAsync(app, lead), l => l.PersonaMatch != 100, 60);
         Assert.Equal(88, scored.PersonaMatch); // title 35 + seniority 15 + size 20 of 35 + 15 + 20 + country 10 → 87.5 %
     }
 

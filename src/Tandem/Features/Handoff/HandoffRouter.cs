@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Tandem.Data;
 using Tandem.Features.Handoff.Routing;
 using Tandem.Features.Leads;
@@ -131,41 +132,92 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     /// </summary>
     public async Task<HandoffConfig> LockConfigAsync(CancellationToken ct)
     {
+        if (UnitOfWork() is { Config: { } locked })
+            return locked; // already locked by this transaction (a scoring pass routes many leads in one)
         long version;
         if (db.Database.IsNpgsql())
             version = await db.Database.SqlQueryRaw<long>(
                 "SELECT \"ConfigVersion\" AS \"Value\" FROM \"HandoffSettings\" WHERE \"Id\" = 1 FOR UPDATE").FirstOrDefaultAsync(ct);
         else
             version = await db.Set<HandoffSettings>().Select(s => s.ConfigVersion).FirstOrDefaultAsync(ct);
-        return await cache.GetAsync(db, version, ct);
+        var config = await cache.GetAsync(db, version, ct);
+        if (UnitOfWork() is { } work)
+            work.Config = config;
+        return config;
+    }
+
+    /// <summary>
+    /// What routing read inside the current transaction. The config lock is held until commit, so nobody else assigns meanwhile:
+    /// the counts read once stay right, and this unit of work's own new assignments are added from the change tracker.
+    /// </summary>
+    private sealed class Work(IDbContextTransaction transaction)
+    {
+        public IDbContextTransaction Transaction { get; } = transaction;
+        public HandoffConfig? Config { get; set; }
+        public List<SalesTeamMember>? Members { get; set; }
+        public Dictionary<Guid, (string Name, bool Active, string? TimeZone)>? Users { get; set; }
+        public Dictionary<Guid, int>? Open { get; set; }
+        public List<(Guid RepId, DateTimeOffset At)>? Recent { get; set; }
+        public HashSet<Guid>? Ids { get; set; }
+    }
+
+    private Work? _work;
+
+    private Work? UnitOfWork()
+    {
+        if (db.Database.CurrentTransaction is not { } tx)
+            return null;
+        if (_work?.Transaction != tx)
+            _work = new Work(tx);
+        return _work;
     }
 
     /// <summary>The reps routing knows about now: profiles, team members, managers, and the extra ids given.</summary>
     public async Task<List<RepState>> RepStatesAsync(HandoffConfig config, IEnumerable<Guid> extraIds, Guid? exclude, DateTimeOffset now, CancellationToken ct)
     {
         var ids = config.Profiles.Keys.Concat(config.Teams.SelectMany(t => t.Members.Select(m => m.UserId))).Concat(extraIds).ToHashSet();
-        var users = await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id))
-            .Select(u => new { u.Id, u.DisplayName, u.Email, u.IsActive, u.TimeZone }).ToListAsync(ct);
+        var work = UnitOfWork();
+        if (work is { Ids: { } known, Users: { } cachedUsers, Open: { } cachedOpen, Recent: { } cachedRecent } && known.IsSupersetOf(ids))
+            return States(config, ids, exclude, now, cachedUsers, cachedOpen, cachedRecent);
+        var users = (await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id))
+            .Select(u => new { u.Id, u.DisplayName, u.Email, u.IsActive, u.TimeZone }).ToListAsync(ct))
+            .ToDictionary(u => u.Id, u => (Name: string.IsNullOrWhiteSpace(u.DisplayName) ? u.Email ?? u.Id.ToString() : u.DisplayName, Active: u.IsActive,
+                TimeZone: (string?)u.TimeZone));
         var open = await db.Assignments.AsNoTracking()
             .Where(a => a.RepId != null && ids.Contains(a.RepId.Value)
                 && Assignment.OpenStates.Contains(a.State))
             .GroupBy(a => a.RepId!.Value).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key, x => x.Count, ct);
-        var since = now.AddDays(-2);
-        var recent = await db.Assignments.AsNoTracking().Where(a => a.RepId != null && ids.Contains(a.RepId.Value) && a.AssignedAt >= since)
-            .Select(a => new { RepId = a.RepId!.Value, a.AssignedAt }).ToListAsync(ct);
+        // New assignments today only matter for reps with a daily cap; local midnight is never more than a day ago.
+        var capped = ids.Where(id => config.Profiles.TryGetValue(id, out var p) && p.MaxNewPerDay is not null).ToList();
+        var since = now.AddDays(-1);
+        var recent = capped.Count == 0 ? [] : (await db.Assignments.AsNoTracking().Where(a => a.RepId != null && capped.Contains(a.RepId.Value) && a.AssignedAt >= since)
+            .Select(a => new { RepId = a.RepId!.Value, a.AssignedAt }).ToListAsync(ct)).Select(a => (a.RepId, a.AssignedAt)).ToList();
+        if (work is not null)
+            (work.Ids, work.Users, work.Open, work.Recent) = (ids, users, open, recent);
+        return States(config, ids, exclude, now, users, open, recent);
+    }
+
+    private List<RepState> States(HandoffConfig config, HashSet<Guid> ids, Guid? exclude, DateTimeOffset now,
+        Dictionary<Guid, (string Name, bool Active, string? TimeZone)> users, Dictionary<Guid, int> open, List<(Guid RepId, DateTimeOffset At)> recent)
+    {
         // Assignments added earlier in this unit of work (a scoring batch routes many leads before saving).
         var pending = db.ChangeTracker.Entries<Assignment>().Where(e => e.State == EntityState.Added && e.Entity.RepId is not null)
             .Select(e => e.Entity).ToList();
         var states = new List<RepState>(users.Count);
-        foreach (var u in users)
+        foreach (var (id, u) in users)
         {
-            var calendar = config.Calendars.GetValueOrDefault(u.Id) ?? DefaultCalendar(u.TimeZone);
-            config.Profiles.TryGetValue(u.Id, out var profile);
-            var midnight = LocalMidnight(now, calendar.TimeZoneId);
-            var openCount = open.GetValueOrDefault(u.Id) + pending.Count(a => a.RepId == u.Id && a.IsOpen);
-            var today = recent.Count(a => a.RepId == u.Id && a.AssignedAt >= midnight) + pending.Count(a => a.RepId == u.Id && a.AssignedAt >= midnight);
-            states.Add(new RepState(u.Id, string.IsNullOrWhiteSpace(u.DisplayName) ? u.Email ?? u.Id.ToString() : u.DisplayName,
-                u.IsActive && u.Id != exclude, calendar, profile?.MaxOpenMqls, profile?.MaxNewPerDay, openCount, today));
+            if (!ids.Contains(id))
+                continue;
+            var calendar = config.Calendars.GetValueOrDefault(id) ?? DefaultCalendar(u.TimeZone);
+            config.Profiles.TryGetValue(id, out var profile);
+            var openCount = open.GetValueOrDefault(id) + pending.Count(a => a.RepId == id && a.IsOpen);
+            var today = 0;
+            if (profile?.MaxNewPerDay is not null)
+            {
+                var midnight = LocalMidnight(now, calendar.TimeZoneId);
+                today = recent.Count(a => a.RepId == id && a.At >= midnight) + pending.Count(a => a.RepId == id && a.AssignedAt >= midnight);
+            }
+            states.Add(new RepState(id, u.Name, u.Active && id != exclude, calendar, profile?.MaxOpenMqls, profile?.MaxNewPerDay, openCount, today));
         }
         return states;
     }
@@ -225,7 +277,10 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     {
         if (config.Teams.Count == 0)
             return [];
-        var members = await db.Set<SalesTeamMember>().ToListAsync(ct);
+        var work = UnitOfWork();
+        var members = work?.Members ?? await db.Set<SalesTeamMember>().ToListAsync(ct);
+        if (work is not null)
+            work.Members = members;
         var byTeam = members.GroupBy(m => m.TeamId).ToDictionary(g => g.Key, g => (IReadOnlyList<SalesTeamMember>)g.ToList());
         return config.Teams.Select(t => t with
         {
@@ -305,7 +360,8 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
             }
             if (decision.TeamId is { } teamId)
             {
-                var member = await db.Set<SalesTeamMember>().FirstOrDefaultAsync(m => m.TeamId == teamId && m.UserId == repId, ct);
+                var member = UnitOfWork()?.Members?.FirstOrDefault(m => m.TeamId == teamId && m.UserId == repId)
+                    ?? await db.Set<SalesTeamMember>().FirstOrDefaultAsync(m => m.TeamId == teamId && m.UserId == repId, ct);
                 if (member is not null)
                 {
                     member.AssignedCount++;
@@ -391,9 +447,13 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
 /// <summary>Routes every new MQL in the scoring transaction, so the lead and its assignment commit together.</summary>
 public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters) : IMqlListener
 {
+    // One service per context: the leads of one scoring pass share what routing has read in its transaction.
+    private HandoffService? _service;
+
     public async Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct)
     {
-        var service = new HandoffService(db, cache, signal, clock, counters);
-        await service.AssignAsync(lead, new RouteRequest(transition.At), ct);
+        if (_service?.Db != db)
+            _service = new HandoffService(db, cache, signal, clock, counters);
+        await _service.AssignAsync(lead, new RouteRequest(transition.At), ct);
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
@@ -129,15 +130,15 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
     public const int ChunkSize = 2000;
     public const int MaxChanges = 200;
 
-    private sealed record LeadRow(Guid Id, string? Email, string? FirstName, string? LastName, string? JobTitle, string? Company, int? CompanySize,
-        string? Industry, string? Country, string? City, string? Language, string? CustomFields, DateTimeOffset CreatedAt, LifecycleStage Stage,
-        DateTimeOffset StageChangedAt, int FitScore, int EngagementScore, Grade? Grade, Guid? PersonaId, int? PersonaMatch)
-    {
-        public LeadFacts Facts => new(Id, Email, JobTitle, Company, CompanySize, Industry, Country, City, Language, CreatedAt,
-            ScoringFacts.ParseCustomFields(CustomFields));
-    }
+    /// <summary>A struct: a full rescore holds one per lead until the write phase.</summary>
+    private readonly record struct ScoreUpdate(Guid Id, int Fit, int Engagement, Grade Grade, Guid? PersonaId, int? PersonaMatch, bool MarkDirty, long Page, int Slot);
 
-    private sealed record ScoreUpdate(Guid Id, int Fit, int Engagement, Grade Grade, Guid? PersonaId, int? PersonaMatch, bool MarkDirty);
+    /// <summary>
+    /// PostgreSQL writes the updates in this many sweeps over the table, each taking every n-th row of a page. An updated row stays
+    /// on its page (a HOT update: no index to touch) only if the page has room for the new version; a page has about 15 % free
+    /// (fill factor 85), and rows replaced in an earlier sweep have been pruned by the next.
+    /// </summary>
+    private const int Sweeps = 8;
 
     public async Task RunAsync(QualificationJob job, CancellationToken ct)
     {
@@ -177,10 +178,12 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
 
         public long Processed => Interlocked.Read(ref _processed);
         public long Changed => Interlocked.Read(ref _changed);
+        public long Total { get; private set; }
         public bool Cancelled { get; private set; }
 
         public async Task AddAsync(long processed, long changed, long total, bool force, CancellationToken ct)
         {
+            Total = total;
             Interlocked.Add(ref _processed, processed);
             Interlocked.Add(ref _changed, changed);
             var now = clock.GetUtcNow();
@@ -208,58 +211,158 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
         }
     }
 
-    private async Task<List<Guid>> LeadIdsAsync(Func<IQueryable<Lead>, IQueryable<Lead>> filter, CancellationToken ct) =>
-        await filter(db.Leads.AsNoTracking()).OrderBy(l => l.Id).Select(l => l.Id).ToListAsync(ct);
+    /// <summary>Handles one chunk of leads with their activities; returns how many are done (for progress) and how many changed.</summary>
+    private delegate Task<(long Done, long Changed)> ChunkHandler(TandemDb db, List<LeadRow> leads, Func<Guid, IReadOnlyList<ActivityFacts>> activities, CancellationToken ct);
 
-    private static async Task<List<LeadRow>> LoadLeadsAsync(TandemDb db, List<Guid> ids, CancellationToken ct)
+    /// <summary>Seconds summed over the parallel workers: where a bulk job spends its time, for operators tuning a large installation.</summary>
+    private sealed class Phases
     {
-        if (db.Database.IsNpgsql())
+        private long _readActivities;
+        private long _readLeads;
+        private long _handle;
+
+        public void Add(ref long phase, long since) => Interlocked.Add(ref phase, System.Diagnostics.Stopwatch.GetTimestamp() - since);
+
+        public ref long ReadActivities => ref _readActivities;
+        public ref long ReadLeads => ref _readLeads;
+        public ref long Handle => ref _handle;
+
+        public static double Seconds(long ticks) => ticks / (double)System.Diagnostics.Stopwatch.Frequency;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handle"/> over every lead in scope, chunk by chunk, on <see cref="Workers"/> workers. PostgreSQL reads
+    /// the activities once in heap order and streams the leads (see <see cref="BulkScan"/>); SQLite, and rules that need activity
+    /// properties, read lead ranges.
+    /// </summary>
+    private async Task ForEachChunkAsync(LeadScope scope, Progress progress, bool withUrls, bool withProperties, Phases phases, ChunkHandler handle,
+        CancellationToken ct)
+    {
+        if (db.Database.IsNpgsql() && !withProperties)
+        {
+            await ForEachStreamedAsync(scope, progress, withUrls, phases, handle, ct);
+            return;
+        }
+        var query = db.Leads.AsNoTracking();
+        if (scope.Linq is not null)
+            query = query.Where(scope.Linq);
+        var ids = await query.OrderBy(l => l.Id).Select(l => l.Id).ToListAsync(ct);
+        await progress.AddAsync(0, 0, ids.Count, true, ct);
+        await Parallel.ForEachAsync(ids.Chunk(ChunkSize), new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = ct }, async (chunk, token) =>
+        {
+            if (progress.Cancelled)
+                return;
+            await using var chunkScope = scopes.CreateAsyncScope();
+            var chunkDb = chunkScope.ServiceProvider.GetRequiredService<TandemDb>();
+            var list = chunk.ToList();
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var leads = await LoadLeadsAsync(chunkDb, list, token);
+            phases.Add(ref phases.ReadLeads, t0);
+            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token, orderedRange: true);
+            phases.Add(ref phases.ReadActivities, t1);
+            var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+            var (done, changed) = await handle(chunkDb, leads, id => (IReadOnlyList<ActivityFacts>?)activities.GetValueOrDefault(id) ?? [], token);
+            phases.Add(ref phases.Handle, t2);
+            await progress.AddAsync(done, changed, ids.Count, false, token);
+        });
+    }
+
+    private async Task ForEachStreamedAsync(LeadScope scope, Progress progress, bool withUrls, Phases phases, ChunkHandler handle, CancellationToken ct)
+    {
+        await using var readScope = scopes.CreateAsyncScope();
+        var readDb = readScope.ServiceProvider.GetRequiredService<TandemDb>();
+        await using var connection = new NpgsqlConnection(readDb.Database.GetConnectionString());
+        await connection.OpenAsync(ct);
+        var total = await BulkScan.CountAsync(connection, scope, ct);
+        await progress.AddAsync(0, 0, total, true, ct);
+        var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        var snapshot = await ActivitySnapshot.ReadAsync(connection, scope, withUrls, ct);
+        phases.Add(ref phases.ReadActivities, t0);
+        log.LogInformation("Read {Activities} activities of {Leads} leads in heap order", snapshot.Count, total);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var chunks = Channel.CreateBounded<List<LeadRow>>(Workers * 2);
+        var producer = Task.Run(async () =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await BulkScan.StreamLeadsAsync(connection, scope, ChunkSize, chunks.Writer, stop.Token);
+                chunks.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                chunks.Writer.Complete(ex);
+            }
+            phases.Add(ref phases.ReadLeads, started);
+        }, CancellationToken.None);
+        var workers = Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
+        {
+            await using var workerScope = scopes.CreateAsyncScope();
+            var workerDb = workerScope.ServiceProvider.GetRequiredService<TandemDb>();
+            await foreach (var chunk in chunks.Reader.ReadAllAsync(stop.Token))
+            {
+                if (progress.Cancelled)
+                    break;
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                var (done, changed) = await handle(workerDb, chunk, snapshot.For, stop.Token);
+                phases.Add(ref phases.Handle, started);
+                await progress.AddAsync(done, changed, total, false, stop.Token);
+            }
+        }, CancellationToken.None)).ToList();
+        try
+        {
+            await Task.WhenAll(workers);
+        }
+        finally
+        {
+            // Cancelled, failed or done: the producer must not wait on a channel nobody reads.
+            await stop.CancelAsync();
+            try
+            {
+                await producer;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    /// <param name="ordered">The ids are a run in the database's id order (read as one range on PostgreSQL).</param>
+    private static async Task<List<LeadRow>> LoadLeadsAsync(TandemDb db, List<Guid> ids, CancellationToken ct, bool ordered = true)
+    {
+        if (db.Database.IsNpgsql() && ordered)
             return await LoadLeadsPostgresAsync(db, ids, ct);
         return await db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))
             .Select(l => new LeadRow(l.Id, l.Email, l.FirstName, l.LastName, l.JobTitle, l.Company, l.CompanySize, l.Industry, l.Country, l.City,
-                l.Language, l.CustomFields, l.CreatedAt, l.Stage, l.StageChangedAt, l.FitScore, l.EngagementScore, l.Grade, l.PersonaId, l.PersonaMatch))
+                l.Language, l.CustomFields, l.CreatedAt, l.Stage, l.StageChangedAt, l.FitScore, l.EngagementScore, l.Grade, l.PersonaId, l.PersonaMatch,
+                l.ScoredVersion))
             .ToListAsync(ct);
     }
 
-    private static readonly Dictionary<string, LifecycleStage> Stages = Enum.GetValues<LifecycleStage>().ToDictionary(s => s.ToString(), StringComparer.Ordinal);
-    private static readonly Dictionary<string, Grade> Grades = Enum.GetValues<Grade>().ToDictionary(g => g.ToString(), StringComparer.Ordinal);
-
-    /// <summary>A plain reader: EF's materialisation of a million rows costs more than reading them.</summary>
+    /// <summary>A plain reader over one id range (rules reading activity properties take this path on PostgreSQL).</summary>
     private static async Task<List<LeadRow>> LoadLeadsPostgresAsync(TandemDb db, List<Guid> ids, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var command = new NpgsqlCommand("""
-                SELECT "Id", "Email", "FirstName", "LastName", "JobTitle", "Company", "CompanySize", "Industry", "Country", "City", "Language",
-                       "CustomFields", "CreatedAt", "Stage", "StageChangedAt", "FitScore", "EngagementScore", "Grade", "PersonaId", "PersonaMatch"
-                FROM "Leads" WHERE "Id" BETWEEN $1 AND $2
-                """, connection);
+            await using var command = new NpgsqlCommand($"SELECT {LeadRow.Columns} FROM \"Leads\" WHERE \"Id\" BETWEEN $1 AND $2", connection);
             // The chunk is a run of ids in PostgreSQL's uuid order: one range scan of the primary key, not 2,000 probes.
             command.Parameters.Add(new NpgsqlParameter { Value = ids[0] });
             command.Parameters.Add(new NpgsqlParameter { Value = ids[^1] });
-            var wanted = ids.ToHashSet();
             await using var reader = await command.ExecuteReaderAsync(ct);
-            var rows = new List<LeadRow>(ids.Count);
-            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-            DateTimeOffset Time(int i) => new(reader.GetFieldValue<DateTime>(i), TimeSpan.Zero);
-            while (await reader.ReadAsync(ct))
-            {
-                if (!wanted.Contains(reader.GetGuid(0)))
-                    continue;
-                rows.Add(new LeadRow(reader.GetGuid(0), Text(1), Text(2), Text(3), Text(4), Text(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                    Text(7), Text(8), Text(9), Text(10), Text(11), Time(12), Stages.GetValueOrDefault(reader.GetString(13), LifecycleStage.Lead), Time(14),
-                    reader.GetInt32(15), reader.GetInt32(16), Text(17) is { } g && Grades.TryGetValue(g, out var grade) ? grade : null,
-                    reader.IsDBNull(18) ? null : reader.GetGuid(18), reader.IsDBNull(19) ? null : reader.GetInt32(19)));
-            }
-            return rows;
+            return await BulkScan.ReadRowsAsync(reader, ids.ToHashSet(), ct);
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    private static bool NeedsUrls(params QualificationDefinition?[] definitions) =>
+        definitions.Any(d => d is not null && d.EngagementRules.Any(r => !string.IsNullOrWhiteSpace(r.UrlContains)));
 
     private async Task<Outcome> RescoreAsync(QualificationJob job, CancellationToken ct)
     {
@@ -269,60 +372,89 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
             return new Outcome(0, 0, 0, false, null);
         if (job.VersionId is { } v && v != scoring.VersionId)
             return new Outcome(0, 0, 0, false, "A newer version was activated before this rescore ran; its own rescore covers every lead.");
-        var ids = job.Kind == JobKind.Decay
-            // Only engagement decays: leads with none, or already past the point where scores move stages, keep their score.
-            ? await LeadIdsAsync(q => q.Where(l => l.EngagementScore != 0), ct)
-            : await LeadIdsAsync(q => q, ct);
-        var total = ids.Count;
+        // Only engagement decays: leads with none keep their score.
+        var scope = job.Kind == JobKind.Decay ? LeadScope.WithEngagement() : LeadScope.All;
         var progress = new Progress(scopes, job.Id, clock);
-        await progress.AddAsync(0, 0, total, true, ct);
         var now = clock.GetUtcNow();
-        var withProperties = ScoringFacts.NeedsProperties(scoring.Definition);
-        var chunks = ids.Chunk(ChunkSize).ToList();
-        var marked = 0;
-        long readLeads = 0, readActivities = 0, scoringTicks = 0, writing = 0;
-        await Parallel.ForEachAsync(chunks, new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = ct }, async (chunk, token) =>
-        {
-            if (progress.Cancelled)
-                return;
-            await using var scope = scopes.CreateAsyncScope();
-            var chunkDb = scope.ServiceProvider.GetRequiredService<TandemDb>();
-            var list = chunk.ToList();
-            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var leads = await LoadLeadsAsync(chunkDb, list, token);
-            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token, orderedRange: true);
-            var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
-            var updates = new List<ScoreUpdate>();
-            foreach (var lead in leads)
+        var phases = new Phases();
+        var pending = new List<ScoreUpdate>();
+        ChunkHandler rescore = (_, leads, activitiesOf, _) =>
             {
-                var facts = lead.Facts;
-                var acts = (IReadOnlyList<ActivityFacts>?)activities.GetValueOrDefault(lead.Id) ?? [];
-                var score = scoring.Scorer.Score(facts, acts, now);
-                var becomesMql = LeadQualifier.CanAutoQualify(lead.Stage)
-                    && LeadQualifier.MqlVerdict(lead.Stage, lead.StageChangedAt, facts, acts, score, scoring, now) is not null;
-                if (becomesMql || score.Fit != lead.FitScore || score.Engagement != lead.EngagementScore || score.Grade != lead.Grade
-                    || score.Persona?.PersonaId != lead.PersonaId || score.Persona?.Percent != lead.PersonaMatch)
-                    updates.Add(new ScoreUpdate(lead.Id, score.Fit, score.Engagement, score.Grade, score.Persona?.PersonaId, score.Persona?.Percent, becomesMql));
+                var updates = new List<ScoreUpdate>();
+                foreach (var lead in leads)
+                {
+                    var facts = lead.Facts;
+                    var acts = activitiesOf(lead.Id);
+                    var score = scoring.Scorer.Score(facts, acts, now);
+                    var becomesMql = LeadQualifier.CanAutoQualify(lead.Stage)
+                        && LeadQualifier.MqlVerdict(lead.Stage, lead.StageChangedAt, facts, acts, score, scoring, now) is not null;
+                    // The version is stored too, so a lead says truthfully which definition scored it.
+                    if (becomesMql || lead.ScoredVersion != scoring.VersionNumber || score.Fit != lead.FitScore || score.Engagement != lead.EngagementScore
+                        || score.Grade != lead.Grade || score.Persona?.PersonaId != lead.PersonaId || score.Persona?.Percent != lead.PersonaMatch)
+                        updates.Add(new ScoreUpdate(lead.Id, score.Fit, score.Engagement, score.Grade, score.Persona?.PersonaId, score.Persona?.Percent,
+                            becomesMql, lead.Page, lead.Slot));
+                }
+                lock (pending)
+                    pending.AddRange(updates);
+                return Task.FromResult(((long)(leads.Count - updates.Count), 0L));
+            };
+        // Read and score everything first, then write: see BulkScan.StreamLeadsAsync for why the two do not overlap.
+        await ForEachChunkAsync(scope, progress, NeedsUrls(scoring.Definition), ScoringFacts.NeedsProperties(scoring.Definition), phases, rescore, ct);
+        var written = await WriteAllAsync(pending, scoring.VersionNumber, now, progress, ct);
+        if (job.Kind == JobKind.Rescore && !progress.Cancelled)
+        {
+            // Leads another instance scored with the previous version in the moment before it saw the activation: caught up here.
+            var missed = await db.Leads.AsNoTracking().Where(l => l.ScoredVersion != scoring.VersionNumber || l.ScoredVersion == null)
+                .Select(l => l.Id).ToListAsync(ct);
+            pending.Clear();
+            foreach (var ids in missed.Chunk(ChunkSize))
+            {
+                var list = ids.ToList();
+                var leads = await LoadLeadsAsync(db, list, ct, ordered: false);
+                var activities = await ScoringFacts.ActivitiesAsync(db, list, ScoringFacts.NeedsProperties(scoring.Definition), ct);
+                await rescore(db, leads, id => (IReadOnlyList<ActivityFacts>?)activities.GetValueOrDefault(id) ?? [], ct);
             }
-            var t3 = System.Diagnostics.Stopwatch.GetTimestamp();
-            await WriteAsync(chunkDb, updates, scoring.VersionNumber, now, token);
-            var t4 = System.Diagnostics.Stopwatch.GetTimestamp();
-            Interlocked.Add(ref readLeads, t1 - t0);
-            Interlocked.Add(ref readActivities, t2 - t1);
-            Interlocked.Add(ref scoringTicks, t3 - t2);
-            Interlocked.Add(ref writing, t4 - t3);
-            Interlocked.Add(ref marked, updates.Count(u => u.MarkDirty));
-            await progress.AddAsync(list.Count, updates.Count, total, false, token);
-        });
-        await progress.AddAsync(0, 0, total, true, ct);
-        static double Sec(long ticks) => ticks / (double)System.Diagnostics.Stopwatch.Frequency;
-        // Summed over the parallel workers: where a rescore spends its time, for operators tuning a large installation.
-        log.LogInformation("Rescore phases (worker-seconds): read leads {Leads:0.0}, read activities {Activities:0.0}, score {Score:0.0}, write {Write:0.0}; {Marked} leads now meet the MQL rule",
-            Sec(readLeads), Sec(readActivities), Sec(scoringTicks), Sec(writing), marked);
+            written += await WriteAllAsync(pending, scoring.VersionNumber, now, null, ct);
+            if (missed.Count > 0)
+                log.LogInformation("Rescore caught up {Missed} leads not scored by version {Version} after the pass", missed.Count, scoring.VersionNumber);
+        }
+        var marked = written.Marked;
+        log.LogInformation("Rescore phases (worker-seconds): read activities {Activities:0.0}, read leads {Leads:0.0}, score {Handle:0.0}, write {Write:0.0}; {Marked} leads now meet the MQL rule",
+            Phases.Seconds(phases.ReadActivities), Phases.Seconds(phases.ReadLeads), Phases.Seconds(phases.Handle), Phases.Seconds(written.Ticks), marked);
         if (marked > 0)
             scoringSignal.Wake(); // the scoring worker moves them to MQL (and the handoff routes them) one by one
-        return new Outcome(total, progress.Processed, progress.Changed, progress.Cancelled, null);
+        return new Outcome(progress.Total, progress.Processed, progress.Changed, progress.Cancelled, null);
+    }
+
+    private readonly record struct Written(long Marked, long Ticks)
+    {
+        public static Written operator +(Written a, Written b) => new(a.Marked + b.Marked, a.Ticks + b.Ticks);
+    }
+
+    /// <summary>Writes the updates in chunks on <see cref="Workers"/> workers; PostgreSQL in HOT-friendly sweeps (see <see cref="Sweeps"/>).</summary>
+    private async Task<Written> WriteAllAsync(List<ScoreUpdate> updates, int version, DateTimeOffset now, Progress? progress, CancellationToken ct)
+    {
+        if (updates.Count == 0 || progress?.Cancelled == true)
+            return default;
+        if (db.Database.IsNpgsql())
+            updates.Sort(static (a, b) => a.Slot % Sweeps != b.Slot % Sweeps ? (a.Slot % Sweeps).CompareTo(b.Slot % Sweeps) : a.Page.CompareTo(b.Page));
+        long marked = 0, ticks = 0;
+        await Parallel.ForEachAsync(updates.Chunk(ChunkSize), new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = ct }, async (chunk, token) =>
+        {
+            if (progress?.Cancelled == true)
+                return;
+            await using var chunkScope = scopes.CreateAsyncScope();
+            var chunkDb = chunkScope.ServiceProvider.GetRequiredService<TandemDb>();
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await WriteAsync(chunkDb, [.. chunk], version, now, token);
+            Interlocked.Add(ref ticks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            Interlocked.Add(ref marked, chunk.Count(u => u.MarkDirty));
+            if (progress is not null)
+                await progress.AddAsync(chunk.Length, chunk.Length, progress.Total, false, token);
+        });
+        if (progress is not null)
+            await progress.AddAsync(0, 0, progress.Total, true, ct);
+        return new Written(marked, ticks);
     }
 
     private int Workers => Math.Clamp(configuration.GetValue("Tandem:Qualification:Workers", 2), 1, 8);
@@ -330,6 +462,7 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
     /// <summary>
     /// Stores new scores. PostgreSQL: binary COPY into a temporary table and one UPDATE … FROM; SQLite: one transaction of small
     /// UPDATEs. A lead that now meets the MQL rule is flagged for the scoring worker, which records the transition and hands it off.
+    /// A lead the scoring worker scored with this version after the job started keeps that fresher score.
     /// </summary>
     private static async Task WriteAsync(TandemDb db, List<ScoreUpdate> updates, int version, DateTimeOffset now, CancellationToken ct)
     {
@@ -343,7 +476,8 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
             {
                 await using var tx = await connection.BeginTransactionAsync(ct);
                 await using (var create = new NpgsqlCommand(
-                    "CREATE TEMP TABLE score_updates (id uuid, fit int, eng int, grade text, persona uuid, pmatch int, dirty bool) ON COMMIT DROP", connection, tx))
+                    "CREATE TEMP TABLE IF NOT EXISTS score_updates (id uuid, fit int, eng int, grade text, persona uuid, pmatch int, dirty bool) ON COMMIT DELETE ROWS",
+                    connection, tx))
                     await create.ExecuteNonQueryAsync(ct);
                 await using (var writer = await connection.BeginBinaryImportAsync("COPY score_updates FROM STDIN (FORMAT BINARY)", ct))
                 {
@@ -370,7 +504,8 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
                     UPDATE "Leads" l SET "FitScore" = u.fit, "EngagementScore" = u.eng, "Grade" = u.grade, "PersonaId" = u.persona,
                         "PersonaMatch" = u.pmatch, "ScoredVersion" = $1, "ScoredAt" = $2,
                         "ScoreDirtyAt" = CASE WHEN u.dirty THEN COALESCE(l."ScoreDirtyAt", $2) ELSE l."ScoreDirtyAt" END
-                    FROM score_updates u WHERE l."Id" = u.id
+                    FROM score_updates u
+                    WHERE l."Id" = u.id AND NOT (l."ScoredVersion" IS NOT DISTINCT FROM $1 AND l."ScoredAt" > $2)
                     """, connection, tx))
                 {
                     update.Parameters.Add(new NpgsqlParameter { Value = version });
@@ -409,7 +544,6 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
         var now = clock.GetUtcNow();
         var days = job.Days ?? 90;
         var from = now.AddDays(-days);
-        var ids = await LeadIdsAsync(q => q.Where(l => l.CreatedAt >= from), ct);
         var won = (await db.Deals.AsNoTracking().Where(d => d.Status == DealStatus.Won).Select(d => d.LeadId).Distinct().ToListAsync(ct)).ToHashSet();
         var rejected = (await db.StageTransitions.AsNoTracking()
             .Where(t => t.From == LifecycleStage.Mql && (t.To == LifecycleStage.Recycled || t.To == LifecycleStage.Disqualified) && t.ByUserId != null)
@@ -420,56 +554,51 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
         long mqlsActive = 0, mqlsDraft = 0, wonTotal = 0, wonActive = 0, wonDraft = 0, rejTotal = 0, rejNotActive = 0, rejNotDraft = 0, become = 0, noLonger = 0;
         var changes = new ConcurrentBag<LeadChange>();
         var progress = new Progress(scopes, job.Id, clock);
-        await progress.AddAsync(0, 0, ids.Count, true, ct);
-        await Parallel.ForEachAsync(ids.Chunk(ChunkSize), new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = ct }, async (chunk, token) =>
-        {
-            if (progress.Cancelled)
-                return;
-            await using var scope = scopes.CreateAsyncScope();
-            var chunkDb = scope.ServiceProvider.GetRequiredService<TandemDb>();
-            var list = chunk.ToList();
-            var leads = await LoadLeadsAsync(chunkDb, list, token);
-            var activities = await ScoringFacts.ActivitiesAsync(chunkDb, list, withProperties, token, orderedRange: true);
-            long changed = 0;
-            foreach (var lead in leads)
+        var phases = new Phases();
+        await ForEachChunkAsync(LeadScope.CreatedSince(from), progress, NeedsUrls(draftScorer.Definition, current?.Definition), withProperties, phases,
+            (_, leads, activitiesOf, _) =>
             {
-                var facts = lead.Facts;
-                var acts = (IReadOnlyList<ActivityFacts>?)activities.GetValueOrDefault(lead.Id) ?? [];
-                var a = current?.Scorer.FirstMqlAt(facts, acts, now);
-                var d = draftScorer.FirstMqlAt(facts, acts, now);
-                if (a is { } at)
+                long changed = 0;
+                foreach (var lead in leads)
                 {
-                    Interlocked.Increment(ref mqlsActive);
-                    weeks.AddOrUpdate(WeekOf(at), (1, 0), (_, w) => (w.Active + 1, w.Draft));
+                    var facts = lead.Facts;
+                    var acts = activitiesOf(lead.Id);
+                    var a = current?.Scorer.FirstMqlAt(facts, acts, now);
+                    var d = draftScorer.FirstMqlAt(facts, acts, now);
+                    if (a is { } at)
+                    {
+                        Interlocked.Increment(ref mqlsActive);
+                        weeks.AddOrUpdate(WeekOf(at), (1, 0), (_, w) => (w.Active + 1, w.Draft));
+                    }
+                    if (d is { } dt)
+                    {
+                        Interlocked.Increment(ref mqlsDraft);
+                        weeks.AddOrUpdate(WeekOf(dt), (0, 1), (_, w) => (w.Active, w.Draft + 1));
+                    }
+                    if (won.Contains(lead.Id))
+                    {
+                        Interlocked.Increment(ref wonTotal);
+                        if (a is not null) Interlocked.Increment(ref wonActive);
+                        if (d is not null) Interlocked.Increment(ref wonDraft);
+                    }
+                    if (rejected.Contains(lead.Id))
+                    {
+                        Interlocked.Increment(ref rejTotal);
+                        if (a is null) Interlocked.Increment(ref rejNotActive);
+                        if (d is null) Interlocked.Increment(ref rejNotDraft);
+                    }
+                    if ((a is null) != (d is null))
+                    {
+                        changed++;
+                        Interlocked.Increment(ref d is null ? ref noLonger : ref become);
+                        if (changes.Count < MaxChanges)
+                            changes.Add(new LeadChange(lead.Id, lead.DisplayName, lead.Company, a, d));
+                    }
                 }
-                if (d is { } dt)
-                {
-                    Interlocked.Increment(ref mqlsDraft);
-                    weeks.AddOrUpdate(WeekOf(dt), (0, 1), (_, w) => (w.Active, w.Draft + 1));
-                }
-                if (won.Contains(lead.Id))
-                {
-                    Interlocked.Increment(ref wonTotal);
-                    if (a is not null) Interlocked.Increment(ref wonActive);
-                    if (d is not null) Interlocked.Increment(ref wonDraft);
-                }
-                if (rejected.Contains(lead.Id))
-                {
-                    Interlocked.Increment(ref rejTotal);
-                    if (a is null) Interlocked.Increment(ref rejNotActive);
-                    if (d is null) Interlocked.Increment(ref rejNotDraft);
-                }
-                if ((a is null) != (d is null))
-                {
-                    changed++;
-                    Interlocked.Increment(ref d is null ? ref noLonger : ref become);
-                    if (changes.Count < MaxChanges)
-                        changes.Add(new LeadChange(lead.Id, string.Join(' ', new[] { lead.FirstName, lead.LastName }.Where(s => !string.IsNullOrEmpty(s))) is { Length: > 0 } n
-                            ? n : lead.Email ?? lead.Id.ToString(), lead.Company, a, d));
-                }
-            }
-            await progress.AddAsync(list.Count, changed, ids.Count, false, token);
-        });
+                return Task.FromResult(((long)leads.Count, changed));
+            }, ct);
+        log.LogInformation("Backtest phases (worker-seconds): read activities {Activities:0.0}, read leads {Leads:0.0}, replay {Handle:0.0}",
+            Phases.Seconds(phases.ReadActivities), Phases.Seconds(phases.ReadLeads), Phases.Seconds(phases.Handle));
         var firstWeek = WeekOf(from);
         var perWeek = new List<WeekCount>();
         for (var w = firstWeek; w <= WeekOf(now); w = w.AddDays(7))
@@ -477,11 +606,12 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
             var c = weeks.GetValueOrDefault(w);
             perWeek.Add(new WeekCount(w, c.Active, c.Draft));
         }
-        var result = new BacktestResult(days, from, now, current?.VersionNumber, draft.Number, ids.Count, perWeek, mqlsActive, mqlsDraft,
+        var total = progress.Total;
+        var result = new BacktestResult(days, from, now, current?.VersionNumber, draft.Number, total, perWeek, mqlsActive, mqlsDraft,
             wonTotal, wonActive, wonDraft, rejTotal, rejNotActive, rejNotDraft, become, noLonger,
             [.. changes.OrderBy(c => c.LeadId).Take(MaxChanges)]);
-        await progress.AddAsync(0, 0, ids.Count, true, ct);
-        return new Outcome(ids.Count, progress.Processed, progress.Changed, progress.Cancelled, JsonSerializer.Serialize(result, JobView.BacktestJson));
+        await progress.AddAsync(0, 0, total, true, ct);
+        return new Outcome(total, progress.Processed, progress.Changed, progress.Cancelled, JsonSerializer.Serialize(result, JobView.BacktestJson));
     }
 
     /// <summary>Monday of the (UTC) week.</summary>
