@@ -120,8 +120,8 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.True(handoff.Untouched.Sum() >= 15, string.Join(",", handoff.Untouched));
         Assert.True(handoff.Breached > 0 && handoff.Reassigned > 0 && handoff.Recycled > 0 && handoff.Timers > 0, $"{handoff}");
         var key = await app.CreateApiKeyAsync(Scopes.Admin);
-        var speed = await app.CreateApiClient(key).GetFromJsonAsync<SpeedReport>("/api/v1/handoff/speed", TandemApp.ApiJson, TestContext.Current.CancellationToken);
-        TestContext.Current.TestOutputHelper?.WriteLine($"{handoff} speed: {speed!.Overall}");
+        var speed = (await app.CreateApiClient(key).GetFromJsonAsync<SpeedReport>("/api/v1/handoff/speed", TandemApp.ApiJson, TestContext.Current.CancellationToken))!;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{handoff} speed: {speed.Overall}");
         Assert.True(speed.Overall.DueInPeriod >= 10, $"{speed.Overall}");
         Assert.InRange(speed.Overall.CompliancePercent!.Value, 1, 99);
         Assert.True(speed.Overall.AssignmentToFirstTouch.MedianMinutes > 0);
