@@ -25,6 +25,11 @@ public sealed class InboxAppFixture(BrowserHost browser) : TandemAppFixture(brow
 /// </summary>
 public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixture>(app)
 {
+    /// <summary>The input of a MudBlazor field, whether the test id lands on the input itself or on its wrapper.</summary>
+    private static ILocator Input(ILocator scope, string testId) => scope.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
+    private static ILocator Input(IPage page, string testId) => page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
     private static ILocator Row(IPage page, string name) => page.GetByTestId("inbox-row").Filter(new() { HasText = name });
 
     private static async Task<(string Name, string Href)> LeadOfRowAsync(ILocator row)
@@ -54,7 +59,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         // Log a touch on the first lead: its clock stops and it counts as an attempt.
         var (touched, _) = await LeadOfRowAsync(rows.First);
         await rows.First.GetByTestId("inbox-touch").ClickAsync();
-        await page.GetByTestId("touch-outcome").Locator("input").FillAsync("voicemail");
+        await Input(page, "touch-outcome").FillAsync("voicemail");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Touch logged");
         await Expect(Row(page, touched).GetByTestId("attempts")).ToHaveTextAsync(new Regex(@"^1 / \d+$"));
@@ -68,13 +73,13 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         var form = page.GetByTestId("bant-form");
         await Expect(form).ToBeVisibleAsync();
         foreach (var fact in new[] { "budget", "authority", "need", "timing" })
-            await form.GetByTestId($"bant-{fact}").Locator("input").CheckAsync();
+            await Input(form, $"bant-{fact}").CheckAsync();
         foreach (var fact in new[] { "authority", "need", "timing" })
-            await form.GetByTestId($"bant-{fact}-note").Locator("input").FillAsync($"{fact} confirmed on the call");
+            await Input(form, $"bant-{fact}-note").FillAsync($"{fact} confirmed on the call");
         await page.GetByTestId("inbox-submit").ClickAsync();
-        await Expect(form.Locator(".mud-input-error")).ToContainTextAsync("Say how budget was confirmed.");
+        await Expect(form.Locator(".mud-input-helper-text.mud-input-error")).ToHaveTextAsync("Say how budget was confirmed.");
         await Expect(Row(page, accepted)).ToHaveCountAsync(1);
-        await form.GetByTestId("bant-budget-note").Locator("input").FillAsync("Budget line approved by the CFO");
+        await Input(form, "bant-budget-note").FillAsync("Budget line approved by the CFO");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Accepted as SQL.");
         await Expect(Row(page, accepted)).ToHaveCountAsync(0);
@@ -82,9 +87,12 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         // Reject another with a catalogue reason: No budget recycles the lead.
         var (rejected, rejectedHref) = await LeadOfRowAsync(rows.First);
         await rows.First.GetByTestId("inbox-reject").ClickAsync();
-        await page.GetByTestId("reject-reason").ClickAsync();
+        var reason = page.GetByRole(AriaRole.Combobox, new() { Name = "Reason" });
+        await reason.ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "No budget" }).ClickAsync();
-        await page.GetByTestId("reject-text").Locator("input").FillAsync("Budget frozen until next year");
+        await Expect(page.Locator(".mud-popover-open")).ToHaveCountAsync(0);
+        await Expect(reason).ToHaveTextAsync("No budget (Recycled)");
+        await Input(page, "reject-text").FillAsync("Budget frozen until next year");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Lead rejected");
         await Expect(Row(page, rejected)).ToHaveCountAsync(0);
@@ -102,7 +110,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
             await Ui.SignInAsync(manager, managerEmail, managerPassword);
             await manager.GotoAsync("/inbox");
             await Ui.WaitForCircuitAsync(manager);
-            await manager.GetByTestId("inbox-team").Locator("input").CheckAsync();
+            await Input(manager, "inbox-team").CheckAsync();
             var team = manager.GetByTestId("inbox-row");
             await Expect(team.Filter(new() { HasText = "Daniel Brooks" }).First).ToBeVisibleAsync();
             await Expect(team.Filter(new() { HasText = "Hugo Petit" }).First).ToBeVisibleAsync();

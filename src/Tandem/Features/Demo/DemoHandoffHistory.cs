@@ -25,7 +25,6 @@ internal sealed record DemoHandoff(List<Assignment> Assignments, List<SlaTimer> 
 internal static class DemoHandoffHistory
 {
     private static readonly ActivityType[] AttemptTypes = [ActivityType.Call, ActivityType.EmailSent, ActivityType.Meeting];
-    private const int FreshPerRep = 3;
 
     public static WorkCalendar CalendarFor(TimeZoneInfo zone) => zone.Id == "America/New_York"
         ? WorkCalendar.Weekdays(zone.Id, ("08:30", "17:00"))
@@ -155,22 +154,22 @@ internal static class DemoHandoffHistory
             });
         }
 
-        AddFreshMqls(data, users, teams, now, random, calendars, policies, result);
+        AddFreshMqls(data, users, teams, now, calendars, policies, result);
         return result;
     }
 
     /// <summary>A few untouched MQLs per rep, assigned so the inbox shows one on time, one at risk and one breached.</summary>
-    private static void AddFreshMqls(DemoData data, DemoUsers users, DemoTeams teams, DateTimeOffset now, Random random,
+    private static void AddFreshMqls(DemoData data, DemoUsers users, DemoTeams teams, DateTimeOffset now,
         Dictionary<Guid, WorkCalendar> calendars, Dictionary<SlaTier, SlaPolicy> policies, DemoHandoff result)
     {
         var used = new HashSet<Guid>(data.Leads.Where(l => l.OwnerId is not null).Select(l => l.Id));
         var candidates = data.Leads.Where(l => l.Stage == LifecycleStage.Lead && l.OwnerId is null && l.FitScore >= 55 && l.StageChangedAt < now.AddDays(-3))
             .OrderByDescending(l => l.StageChangedAt).ToList();
-        var minutesBack = new[] { 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 360, 480, 600, 720, 900, 1080, 1440, 2160, 2880, 3600, 4320, 5760 };
+        // Minute steps first (a hot MQL is at risk or breached only for minutes), coarser further back (up to four days).
+        var minutesBack = Enumerable.Range(1, 180).Concat(Enumerable.Range(37, 540).Select(i => i * 5)).ToArray();
         foreach (var rep in users.Reps)
         {
-            var open = result.Assignments.Count(a => a.RepId == rep.Id && a.State == AssignmentState.Open);
-            var wanted = new Queue<string>(new[] { "OnTime", "AtRisk", "Breached" }.Skip(Math.Min(open, FreshPerRep)));
+            var wanted = new Queue<string>(["OnTime", "AtRisk", "Breached"]);
             while (wanted.Count > 0)
             {
                 var lead = candidates.FirstOrDefault(l => !used.Contains(l.Id) && rep.Languages.Contains(l.Language ?? "en"))
@@ -185,7 +184,7 @@ internal static class DemoHandoffHistory
                 var assignedAt = now.AddMinutes(-5);
                 foreach (var back in minutesBack)
                 {
-                    var at = now.AddMinutes(-back - random.Next(3));
+                    var at = now.AddMinutes(-back);
                     var p = SlaPlanner.Plan(policy, at, calendars[rep.Id]);
                     var shown = p.FirstTouchDueAt <= now ? (p.ReassignAt > now ? "Breached" : "Late")
                         : now - at >= 0.8 * (p.FirstTouchDueAt - at) ? "AtRisk" : "OnTime";
