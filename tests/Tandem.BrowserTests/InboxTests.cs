@@ -20,7 +20,7 @@ public sealed class InboxAppFixture(BrowserHost browser) : TandemAppFixture(brow
 }
 
 /// <summary>
-/// A rep works the inbox: MQLs with live countdowns, a logged touch (attempts made of K), an accept with BANT (an
+/// A rep works the inbox: MQLs with live countdowns, a logged touch (attempts made of K), marked connected, an accept with BANT (an
 /// empty note is refused inline and changes nothing), a reject with a catalogue reason; the manager sees the team.
 /// </summary>
 public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixture>(app)
@@ -64,6 +64,11 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Touch logged");
         await Expect(Row(page, touched).GetByTestId("attempts")).ToHaveTextAsync(new Regex(@"^1 / \d+$"));
         await Expect(Row(page, touched)).ToContainTextAsync("Touched");
+        // The rep reached the person: marked Connected, the attempts cadence is over (no window end any more).
+        await Row(page, touched).GetByTestId("inbox-connected").ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Marked connected");
+        await Expect(Row(page, touched).GetByTestId("work-status")).ToHaveTextAsync("Connected");
+        await Expect(Row(page, touched).GetByTestId("window-end")).ToHaveCountAsync(0);
         await ScreenshotAsync(page);
         await page.ScreenshotAsync(new() { Path = Path.Combine(App.RepoRoot, "docs", "screenshots", "inbox.png"), FullPage = true });
 
