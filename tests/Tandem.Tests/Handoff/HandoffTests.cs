@@ -209,7 +209,8 @@ public abstract class HandoffTests(DatabaseProvider provider)
         Assert.True(note.Urgent);
         var timers = await DbAsync(s.App, db => db.SlaTimers.AsNoTracking().Where(t => t.AssignmentId == a.Id).OrderBy(t => t.DueAt).ToListAsync(Ct));
         Assert.Equal([(TimerKind.Reminder, Monday10.AddMinutes(30)), (TimerKind.Reminder, Monday10.AddMinutes(48)), (TimerKind.Breach, Monday10.AddHours(1)),
-            (TimerKind.Reassign, Monday10.AddMinutes(75))], timers.Select(t => (t.Kind, t.DueAt)).ToList());
+            (TimerKind.Reassign, Monday10.AddMinutes(75)), (TimerKind.AttemptsEnd, new DateTimeOffset(2026, 11, 27, 18, 0, 0, TimeSpan.Zero))],
+            timers.Select(t => (t.Kind, t.DueAt)).ToList());
 
         // The API shows why this rep.
         var views = await s.Admin.GetFromJsonAsync<List<AssignmentView>>($"/api/v1/leads/{french}/assignments", TandemApp.ApiJson, Ct);
@@ -289,7 +290,8 @@ public abstract class HandoffTests(DatabaseProvider provider)
         Assert.Single(await NotificationsAsync(s.App, "handoff.assigned", other));
         Assert.Equal(other, (await DbAsync(s.App, db => db.Leads.AsNoTracking().FirstAsync(l => l.Id == lead, Ct))).OwnerId);
         var oldTimers = await DbAsync(s.App, db => db.SlaTimers.AsNoTracking().Where(t => t.AssignmentId == first.Id).ToListAsync(Ct));
-        Assert.All(oldTimers, t => Assert.Equal(TimerStatus.Done, t.Status));
+        Assert.All(oldTimers.Where(t => t.Kind != TimerKind.AttemptsEnd), t => Assert.Equal(TimerStatus.Done, t.Status));
+        Assert.Equal((TimerStatus.Cancelled, "superseded"), oldTimers.Where(t => t.Kind == TimerKind.AttemptsEnd).Select(t => (t.Status, t.Outcome)).Single());
         Assert.Equal(1, s.App.Services.GetRequiredService<HandoffCounters>().Breaches);
     }
 
@@ -314,7 +316,8 @@ public abstract class HandoffTests(DatabaseProvider provider)
         Assert.Equal(AssignmentState.Touched, touched.State);
         Assert.Equal(Monday10.AddMinutes(12), touched.FirstTouchedAt);
         var timers = await DbAsync(s.App, db => db.SlaTimers.AsNoTracking().Where(t => t.AssignmentId == a.Id).ToListAsync(Ct));
-        Assert.All(timers, t => Assert.Equal(TimerStatus.Cancelled, t.Status));
+        Assert.All(timers.Where(t => t.Kind != TimerKind.AttemptsEnd), t => Assert.Equal(TimerStatus.Cancelled, t.Status));
+        Assert.Equal(TimerStatus.Pending, timers.Single(t => t.Kind == TimerKind.AttemptsEnd).Status); // the first touch does not end the cadence
         Assert.Equal(WorkStatus.Attempting, (await DbAsync(s.App, db => db.Leads.AsNoTracking().FirstAsync(l => l.Id == lead, Ct))).WorkStatus);
 
         s.Clock.SetUtcNow(Monday10.AddHours(3));

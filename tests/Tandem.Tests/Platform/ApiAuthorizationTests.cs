@@ -110,6 +110,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("POST", "/api/v1/leads/{id:guid}/touches", Scopes.Ingest),
         ("POST", "/api/v1/leads/{id:guid}/reassign", Scopes.Admin),
         ("POST", "/api/v1/leads/{id:guid}/reject", Scopes.Ingest),
+        ("POST", "/api/v1/leads/{id:guid}/work-status", Scopes.Ingest),
     ];
 
     /// <summary>
@@ -146,6 +147,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/touches"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/reassign"] = [Roles.Admin, Roles.SalesManager],
         ["POST /api/v1/leads/{id:guid}/reject"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/leads/{id:guid}/work-status"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
     };
 
     [Fact]

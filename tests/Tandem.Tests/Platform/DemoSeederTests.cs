@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Data;
@@ -5,6 +6,7 @@ using Tandem.Features.Capture.CsvImport;
 using Tandem.Features.Capture.Forms;
 using Tandem.Features.Capture.Webhooks;
 using Tandem.Features.Demo;
+using Tandem.Features.Handoff;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Revenue;
@@ -98,6 +100,32 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.Equal(3, paths.ImportErrors);
         Assert.Equal(147, paths.ImportActivities);
         Assert.Equal(paths.Job.RowsMerged, paths.LeadsWithImportAndHistory);
+
+        // The handoff history: every rep has untouched MQLs with live SLA clocks, some first touches were late (breached,
+        // escalated, a few reassigned), some MQLs ran out of attempts, and speed to lead has figures to show.
+        var handoff = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            return new
+            {
+                Untouched = await db.Assignments.Where(a => Assignment.OpenStates.Contains(a.State) && a.FirstTouchedAt == null && a.RepId != null)
+                    .GroupBy(a => a.RepId).Select(g => g.Count()).ToListAsync(),
+                Breached = await db.Assignments.CountAsync(a => a.BreachedAt != null),
+                Reassigned = await db.Assignments.CountAsync(a => a.State == AssignmentState.Reassigned),
+                Recycled = await db.StageTransitions.CountAsync(t => t.ByRule == HandoffCadence.Rule),
+                Timers = await db.SlaTimers.CountAsync(t => t.Status == TimerStatus.Done),
+            };
+        });
+        Assert.Equal(5, handoff.Untouched.Count);
+        Assert.True(handoff.Untouched.Sum() >= 15, string.Join(",", handoff.Untouched));
+        Assert.True(handoff.Breached > 0 && handoff.Reassigned > 0 && handoff.Recycled > 0 && handoff.Timers > 0, $"{handoff}");
+        var key = await app.CreateApiKeyAsync(Scopes.Admin);
+        var speed = (await app.CreateApiClient(key).GetFromJsonAsync<SpeedReport>("/api/v1/handoff/speed", TandemApp.ApiJson, TestContext.Current.CancellationToken))!;
+        TestContext.Current.TestOutputHelper?.WriteLine($"{handoff} speed: {speed.Overall}");
+        Assert.True(speed.Overall.DueInPeriod >= 10, $"{speed.Overall}");
+        Assert.InRange(speed.Overall.CompliancePercent!.Value, 1, 99);
+        Assert.True(speed.Overall.AssignmentToFirstTouch.MedianMinutes > 0);
+        Assert.True(speed.Reps.Count >= 4);
 
         // Setup is done and a printed login signs in.
         var admin = summary.Logins.First(l => l.Role == Roles.Admin);

@@ -90,6 +90,8 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
 
             var builder = new DemoDataBuilder(now, users);
             var data = builder.Build();
+            var teams = new DemoTeams(Guid.CreateVersion7(), Guid.CreateVersion7());
+            var handoff = DemoHandoffHistory.Build(data, users, teams, now);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Seeding demo data… {data.Leads.Count:N0} leads, {data.Activities.Count:N0} activities, {data.Transitions.Count:N0} stage transitions, {data.Deals.Count:N0} deals, {data.Campaigns.Count} campaigns, {data.Accounts.Count:N0} accounts ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
@@ -101,6 +103,10 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             await InsertAsync(data.Activities, ct);
             await InsertAsync(data.Transitions, ct);
             await InsertAsync(data.Deals, ct);
+            await InsertAsync(handoff.Assignments, ct);
+            await InsertAsync(handoff.Timers, ct);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {handoff.Assignments.Count:N0} assignments ({handoff.Assignments.Count(a => a.BreachedAt is not null)} breached, {handoff.Assignments.Count(a => a.State == Features.Handoff.AssignmentState.Reassigned)} reassigned) and {handoff.Timers.Count:N0} SLA timers written ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
             db.AuditEntries.Add(new AuditEntry
             {
                 At = now,
@@ -120,7 +126,7 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
 
             // The shared definition both teams signed: finance directors of SMEs, not students. Every lead is scored by the
             // rescore job it queues, and the ones that meet the MQL rule move to MQL through the normal scoring path.
-            await SeedHandoffAsync(users, now, ct);
+            await SeedHandoffAsync(users, teams, handoff, now, ct);
             await SeedDefinitionAsync(data, now, ct);
 
             // Phase two runs after the commit: capture reads campaigns through its own connection (the catalog) and the
@@ -151,14 +157,12 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
     /// Two teams with reps in four time zones: French-speaking MQLs go round-robin to the Paris/Brussels team, the rest to an
     /// international team (least loaded) whose reps work London and New York hours. New MQLs from the seed are routed at once.
     /// </summary>
-    private async Task SeedHandoffAsync(DemoUsers users, DateTimeOffset now, CancellationToken ct)
+    private async Task SeedHandoffAsync(DemoUsers users, DemoTeams teams, DemoHandoff history, DateTimeOffset now, CancellationToken ct)
     {
         var json = Features.Handoff.HandoffJson.Options;
         foreach (var rep in users.Reps.Append(new DemoRep(users.ManagerId, "manager", TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"), ["fr"])))
         {
-            var calendar = rep.TimeZone.Id == "America/New_York"
-                ? Features.Handoff.WorkCalendar.Weekdays(rep.TimeZone.Id, ("08:30", "17:00"))
-                : Features.Handoff.WorkCalendar.Weekdays(rep.TimeZone.Id, ("09:00", "12:30"), ("13:30", "18:00"));
+            var calendar = DemoHandoffHistory.CalendarFor(rep.TimeZone);
             db.Set<Features.Handoff.RepProfile>().Add(new Features.Handoff.RepProfile
             {
                 UserId = rep.Id,
@@ -172,22 +176,32 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         var international = users.Reps.Where(r => r.Languages[0] != "fr").ToList();
         var france = new Features.Handoff.SalesTeam
         {
+            Id = teams.FranceId,
             Name = "Inside sales — France & Benelux",
             ManagerUserId = users.ManagerId,
             Strategy = Features.Handoff.Routing.RoutingStrategy.RoundRobin,
             Overflow = Features.Handoff.Routing.OverflowPolicy.NextRep,
             UpdatedAt = now,
         };
-        france.Members.AddRange(french.Select(r => new Features.Handoff.SalesTeamMember { TeamId = france.Id, UserId = r.Id }));
+        // The strategies' counters continue from the history.
+        Features.Handoff.SalesTeamMember Member(Guid teamId, DemoRep r) => new()
+        {
+            TeamId = teamId,
+            UserId = r.Id,
+            AssignedCount = history.Assignments.Count(a => a.RepId == r.Id),
+            LastAssignedAt = history.Assignments.Where(a => a.RepId == r.Id).Max(a => (DateTimeOffset?)a.AssignedAt),
+        };
+        france.Members.AddRange(french.Select(r => Member(france.Id, r)));
         var world = new Features.Handoff.SalesTeam
         {
+            Id = teams.WorldId,
             Name = "International",
             ManagerUserId = users.ManagerId,
             Strategy = Features.Handoff.Routing.RoutingStrategy.LeastLoaded,
             Overflow = Features.Handoff.Routing.OverflowPolicy.Manager,
             UpdatedAt = now,
         };
-        world.Members.AddRange(international.Select(r => new Features.Handoff.SalesTeamMember { TeamId = world.Id, UserId = r.Id }));
+        world.Members.AddRange(international.Select(r => Member(world.Id, r)));
         db.Set<Features.Handoff.SalesTeam>().AddRange(france, world);
         db.Set<Features.Handoff.RoutingRuleRow>().Add(new Features.Handoff.RoutingRuleRow
         {

@@ -135,6 +135,7 @@ public static class HandoffApi
         l.MapGet("/{id:guid}/assignments", AssignmentsAsync).RequireAuthorization(Policies.ScopeRead).WithSummary("The lead's assignments, newest first, with why this rep.");
         l.MapPost("/{id:guid}/touches", TouchAsync).RequireAuthorization(TouchPolicy).WithSummary("Log a sales touch (call, email, meeting, note); the first one stops the SLA clock.");
         l.MapPost("/{id:guid}/reassign", ReassignAsync).RequireAuthorization(ConfigPolicy).WithSummary("Reassign an MQL: to a rep, or by the rules excluding the current rep.");
+        l.MapPost("/{id:guid}/work-status", HandoffCadence.WorkStatusEndpointAsync).RequireAuthorization(TouchPolicy).WithSummary("Mark an MQL Attempting or Connected (Connected ends the attempts cadence).");
         l.MapPost("/{id:guid}/reject", RejectAsync).RequireAuthorization(TouchPolicy).WithSummary("Reject an MQL with a catalogue reason: recycled or disqualified as the reason says.");
         return api;
     }

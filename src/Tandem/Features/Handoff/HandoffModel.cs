@@ -110,6 +110,12 @@ public sealed class Assignment
     public DateTimeOffset? FirstTouchedAt { get; set; }
     public DateTimeOffset? BreachedAt { get; set; }
     public DateTimeOffset? ClosedAt { get; set; }
+    /// <summary>The attempts cadence planned at assignment (K of the tier's policy); null for older assignments.</summary>
+    public int? Attempts { get; set; }
+    /// <summary>End of the attempts window (D working days of the rep): without a connection by then, the lead is recycled.</summary>
+    public DateTimeOffset? AttemptsDueAt { get; set; }
+    /// <summary>When the rep reached the person (a touch with outcome "connected", or the lead marked Connected): the cadence ends.</summary>
+    public DateTimeOffset? ConnectedAt { get; set; }
     public Guid? PreviousAssignmentId { get; set; }
     public RoutingPath Path { get; set; }
     public Guid? RuleId { get; set; }
@@ -130,6 +136,8 @@ public enum TimerKind
     Reminder,
     Breach,
     Reassign,
+    /// <summary>The attempts window ends: recycle the lead unless the rep connected (survives the first touch).</summary>
+    AttemptsEnd,
 }
 
 public enum TimerStatus

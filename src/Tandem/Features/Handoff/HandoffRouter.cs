@@ -94,6 +94,7 @@ public sealed class HandoffCounters
     private int _assigned;
     private int _breaches;
     private int _reassigned;
+    private int _recycled;
 
     /// <summary>Names this app instance in <see cref="SlaTimer.ClaimedBy"/>.</summary>
     public string InstanceId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}" is var id && id.Length > 100 ? id[..100] : id;
@@ -101,12 +102,15 @@ public sealed class HandoffCounters
     public int Assigned => _assigned;
     public int Breaches => _breaches;
     public int Reassigned => _reassigned;
+    public int Recycled => _recycled;
 
     public void CountAssigned() => Interlocked.Increment(ref _assigned);
 
     public void CountBreach() => Interlocked.Increment(ref _breaches);
 
     public void CountReassigned() => Interlocked.Increment(ref _reassigned);
+
+    public void CountRecycled() => Interlocked.Increment(ref _recycled);
 }
 
 /// <summary>How to route: by the rules (optionally excluding a rep), or to a rep chosen by hand.</summary>
@@ -123,6 +127,8 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     private readonly Notifier _notifier = new(db, signal, clock);
 
     public TandemDb Db => db;
+
+    public HandoffCounters Counters => counters;
 
     public static bool IsTouch(ActivityType type) => TouchTypes.Contains(type);
 
@@ -171,6 +177,10 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
             _work = new Work(tx);
         return _work;
     }
+
+    /// <summary>The current configuration without the routing lock (for reading teams and managers outside routing).</summary>
+    public async Task<HandoffConfig> CurrentConfigAsync(CancellationToken ct) =>
+        await cache.GetAsync(db, await db.Set<HandoffSettings>().Select(s => s.ConfigVersion).FirstOrDefaultAsync(ct), ct);
 
     /// <summary>The reps routing knows about now: profiles, team members, managers, and the extra ids given.</summary>
     public async Task<List<RepState>> RepStatesAsync(HandoffConfig config, IEnumerable<Guid> extraIds, Guid? exclude, DateTimeOffset now, CancellationToken ct)
@@ -349,10 +359,13 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
                 assignment.FirstTouchDueAt = plan.FirstTouchDueAt;
                 assignment.BreachAt = plan.BreachAt;
                 assignment.ReassignAt = plan.ReassignAt;
+                assignment.Attempts = plan.Attempts;
+                assignment.AttemptsDueAt = plan.AttemptsDueAt;
                 foreach (var r in plan.Reminders)
                     AddTimer(assignment, TimerKind.Reminder, r.DueAt, r.Percent);
                 AddTimer(assignment, TimerKind.Breach, plan.BreachAt, null);
                 AddTimer(assignment, TimerKind.Reassign, plan.ReassignAt, null);
+                AddTimer(assignment, TimerKind.AttemptsEnd, plan.AttemptsDueAt, null);
             }
             catch (NoWorkingTimeException)
             {
@@ -388,15 +401,18 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     private void AddTimer(Assignment a, TimerKind kind, DateTimeOffset due, int? percent) =>
         db.SlaTimers.Add(new SlaTimer { AssignmentId = a.Id, Kind = kind, DueAt = due, Percent = percent, Status = TimerStatus.Pending });
 
-    public async Task CancelTimersAsync(Guid assignmentId, DateTimeOffset now, string why, CancellationToken ct)
+    /// <param name="keepCadence">Keep the attempts-window timer (the first touch stops the SLA clock, not the cadence).</param>
+    public async Task CancelTimersAsync(Guid assignmentId, DateTimeOffset now, string why, CancellationToken ct, bool keepCadence = false)
     {
-        foreach (var t in await db.SlaTimers.Where(t => t.AssignmentId == assignmentId && t.Status == TimerStatus.Pending).ToListAsync(ct))
+        foreach (var t in await db.SlaTimers.Where(t => t.AssignmentId == assignmentId && t.Status == TimerStatus.Pending
+            && !(keepCadence && t.Kind == TimerKind.AttemptsEnd)).ToListAsync(ct))
         {
             t.Status = TimerStatus.Cancelled;
             t.DoneAt = now;
             t.Outcome = why;
         }
-        foreach (var e in db.ChangeTracker.Entries<SlaTimer>().Where(e => e.State == EntityState.Added && e.Entity.AssignmentId == assignmentId))
+        foreach (var e in db.ChangeTracker.Entries<SlaTimer>().Where(e => e.State == EntityState.Added && e.Entity.AssignmentId == assignmentId
+            && !(keepCadence && e.Entity.Kind == TimerKind.AttemptsEnd)))
             e.Entity.Status = TimerStatus.Cancelled;
     }
 
@@ -436,7 +452,7 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
         {
             a.FirstTouchedAt = at;
             a.State = AssignmentState.Touched;
-            await CancelTimersAsync(a.Id, clock.GetUtcNow(), "first touch", ct);
+            await CancelTimersAsync(a.Id, clock.GetUtcNow(), "first touch", ct, keepCadence: true);
         }
         return open.FirstOrDefault();
     }

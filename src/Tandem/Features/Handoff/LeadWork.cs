@@ -9,7 +9,7 @@ namespace Tandem.Features.Handoff;
 /// <summary>Result of a rep's action: a value, field errors, or not found.</summary>
 public sealed record WorkOutcome<T>(T? Value = default, Dictionary<string, string[]>? Errors = null, bool NotFound = false);
 
-/// <summary>A rep's actions on an MQL (log a touch, reject with a reason), shared by the API and the inbox.</summary>
+/// <summary>A rep's actions on an MQL (log a touch, reject with a reason), shared by the API and the inbox; touches drive the <see cref="HandoffCadence"/>.</summary>
 public static class LeadWork
 {
     public const int MaxNote = 2000;
@@ -60,7 +60,11 @@ public static class LeadWork
             lead.UpdatedAt = now;
         }
         await db.SaveChangesAsync(ct);
+        var cadence = HandoffService.IsTouch(type) ? await HandoffCadence.AfterTouchAsync(handoff, lead, activity, now, ct) : CadenceVerdict.Continue;
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        if (cadence == CadenceVerdict.RecycleAttempts)
+            handoff.Counters.CountRecycled();
         return new(new TouchView(activity.Id, touched is not null, touched?.Id, now));
     }
 

@@ -22,6 +22,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
     private const string Reminded = "reminded";
     private const string Escalated = "breach escalated";
     private const string Reassigned = "reassigned";
+    private const string Recycled = "recycled by the cadence";
 
     private TandemDb Db => handoff.Db;
 
@@ -42,6 +43,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
             timers = await Db.SlaTimers.Where(t => t.Status == TimerStatus.Pending && t.DueAt <= now).OrderBy(t => t.DueAt).Take(batch).ToListAsync(ct);
         var breaches = 0;
         var reassigned = 0;
+        var recycled = 0;
         foreach (var timer in timers)
         {
             if (timer.Status != TimerStatus.Pending)
@@ -51,7 +53,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
                     .ExecuteUpdateAsync(s => s.SetProperty(t => t.ClaimedBy, counters.InstanceId), ct) == 0)
                 continue;
             var outcome = await ActAsync(timer, now, ct);
-            if (outcome is Reminded or Escalated or Reassigned)
+            if (outcome is Reminded or Escalated or Reassigned or Recycled)
             {
                 // Done even when the action itself cancelled the assignment's other timers (a reassignment does).
                 timer.Status = TimerStatus.Done;
@@ -61,6 +63,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
             timer.ClaimedBy = counters.InstanceId;
             breaches += outcome == Escalated ? 1 : 0;
             reassigned += outcome == Reassigned ? 1 : 0;
+            recycled += outcome == Recycled ? 1 : 0;
         }
         await Db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -68,6 +71,8 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
             counters.CountBreach();
         for (var i = 0; i < reassigned; i++)
             counters.CountReassigned();
+        for (var i = 0; i < recycled; i++)
+            counters.CountRecycled();
         return timers.Count;
     }
 
@@ -76,6 +81,8 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         var assignment = await Db.Assignments.FirstOrDefaultAsync(a => a.Id == timer.AssignmentId, ct);
         if (assignment is null || !assignment.IsOpen || assignment.RepId is not { } repId)
             return Cancel(timer, now, "assignment no longer open");
+        if (timer.Kind == TimerKind.AttemptsEnd)
+            return await AttemptsEndedAsync(timer, assignment, now, ct);
         // A touch logged as an activity (by the rep, or by an integration without a user) stops the clock too.
         if (assignment.FirstTouchedAt is null)
         {
@@ -130,6 +137,25 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
             default:
                 return Cancel(timer, now, "unknown timer");
         }
+    }
+
+    /// <summary>The attempts window ended: recycle the MQL unless the rep connected (the first touch does not stop this timer).</summary>
+    private async Task<string> AttemptsEndedAsync(SlaTimer timer, Assignment assignment, DateTimeOffset now, CancellationToken ct)
+    {
+        var lead = await Db.Leads.FirstOrDefaultAsync(l => l.Id == assignment.LeadId, ct);
+        if (lead is null || lead.Stage != LifecycleStage.Mql)
+        {
+            assignment.State = AssignmentState.Closed;
+            assignment.ClosedAt = now;
+            return Cancel(timer, now, "lead no longer MQL");
+        }
+        var verdict = await HandoffCadence.WindowEndedAsync(handoff, assignment, lead, now, ct);
+        if (verdict is CadenceVerdict.RecycleAttempts or CadenceVerdict.RecycleWindow)
+        {
+            log.LogInformation("Assignment {AssignmentId} ended its attempts cadence: lead recycled ({Verdict})", assignment.Id, verdict);
+            return Recycled;
+        }
+        return Cancel(timer, now, verdict == CadenceVerdict.Connected ? "connected" : "assignment no longer open");
     }
 
     private static string Cancel(SlaTimer timer, DateTimeOffset now, string why)

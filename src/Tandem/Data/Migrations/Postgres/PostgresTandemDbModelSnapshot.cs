@@ -690,6 +690,12 @@ namespace Tandem.Data.Migrations.Postgres
                     b.Property<DateTimeOffset>("AssignedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int?>("Attempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("AttemptsDueAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<DateTimeOffset?>("BreachAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -697,6 +703,9 @@ namespace Tandem.Data.Migrations.Postgres
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<DateTimeOffset?>("ClosedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("ConnectedAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Decision")

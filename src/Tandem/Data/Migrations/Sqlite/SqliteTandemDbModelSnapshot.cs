@@ -678,6 +678,12 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<long>("AssignedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("Attempts")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("AttemptsDueAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("BreachAt")
                         .HasColumnType("INTEGER");
 
@@ -685,6 +691,9 @@ namespace Tandem.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("ClosedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ConnectedAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Decision")

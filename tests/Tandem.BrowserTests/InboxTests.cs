@@ -1,0 +1,130 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Tandem.BrowserTests;
+
+/// <summary>The demo company (its reps have MQLs with live SLA countdowns) and its printed logins by role.</summary>
+public sealed class InboxAppFixture(BrowserHost browser) : TandemAppFixture(browser)
+{
+    protected override IReadOnlyList<string> ExtraArguments => ["--demo"];
+
+    /// <summary>The first printed login of a role label ("Sales rep", "Sales manager"): email and password.</summary>
+    public (string Email, string Password) Login(string role)
+    {
+        var match = new Regex($@"^\s+{Regex.Escape(role)}\s+(\S+@\S+)\s+(\S+)\s*$", RegexOptions.Multiline).Match(Output());
+        if (!match.Success)
+            throw new InvalidOperationException($"No {role} login in the demo output:\n{Output()}");
+        return (match.Groups[1].Value, match.Groups[2].Value);
+    }
+}
+
+/// <summary>
+/// A rep works the inbox: MQLs with live countdowns, a logged touch (attempts made of K), marked connected, an accept with BANT (an
+/// empty note is refused inline and changes nothing), a reject with a catalogue reason; the manager sees the team.
+/// </summary>
+public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixture>(app)
+{
+    /// <summary>The input of a MudBlazor field, whether the test id lands on the input itself or on its wrapper.</summary>
+    private static ILocator Input(ILocator scope, string testId) => scope.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
+    private static ILocator Input(IPage page, string testId) => page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
+
+    private static ILocator Row(IPage page, string name) => page.GetByTestId("inbox-row").Filter(new() { HasText = name });
+
+    private static async Task<(string Name, string Href)> LeadOfRowAsync(ILocator row)
+    {
+        var link = row.Locator("a").First;
+        return ((await link.InnerTextAsync()).Trim(), (await link.GetAttributeAsync("href"))!);
+    }
+
+    [Fact]
+    public Task RepWorksTheInboxAndTheManagerSeesTheTeam() => RunAsync(async page =>
+    {
+        var (email, password) = App.Login("Sales rep");
+        await Ui.SignInAsync(page, email, password);
+        await page.GotoAsync("/inbox");
+        await Ui.WaitForCircuitAsync(page);
+        var rows = page.GetByTestId("inbox-row");
+        await Expect(rows.First).ToBeVisibleAsync();
+        Assert.True(await rows.CountAsync() >= 3, "every demo rep has a few open MQLs");
+        // Untouched MQLs come first, with a ticking countdown.
+        var countdown = rows.First.GetByTestId("countdown");
+        await Expect(countdown).ToHaveTextAsync(new Regex(@"\d"));
+        var before = await countdown.InnerTextAsync();
+        await Expect(countdown).Not.ToHaveTextAsync(before, new() { Timeout = 5_000 });
+        await Expect(rows.First.GetByTestId("attempts")).ToHaveTextAsync(new Regex(@"^0 / \d+$"));
+        await Expect(rows.First.GetByTestId("window-end")).ToBeVisibleAsync();
+
+        // Log a touch on the first lead: its clock stops and it counts as an attempt.
+        var (touched, _) = await LeadOfRowAsync(rows.First);
+        await rows.First.GetByTestId("inbox-touch").ClickAsync();
+        await Input(page, "touch-outcome").FillAsync("voicemail");
+        await page.GetByTestId("inbox-submit").ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Touch logged");
+        await Expect(Row(page, touched).GetByTestId("attempts")).ToHaveTextAsync(new Regex(@"^1 / \d+$"));
+        await Expect(Row(page, touched)).ToContainTextAsync("Touched");
+        // The rep reached the person: marked Connected, the attempts cadence is over (no window end any more).
+        await Row(page, touched).GetByTestId("inbox-connected").ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Marked connected");
+        await Expect(Row(page, touched).GetByTestId("work-status")).ToHaveTextAsync("Connected");
+        await Expect(Row(page, touched).GetByTestId("window-end")).ToHaveCountAsync(0);
+        await ScreenshotAsync(page);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(App.RepoRoot, "docs", "screenshots", "inbox.png"), FullPage = true });
+
+        // Accept a lead with BANT from the inbox: an empty note is refused by the field, then a complete one makes it SQL.
+        var (accepted, acceptedHref) = await LeadOfRowAsync(rows.First);
+        await rows.First.GetByTestId("inbox-accept").ClickAsync();
+        var form = page.GetByTestId("bant-form");
+        await Expect(form).ToBeVisibleAsync();
+        foreach (var fact in new[] { "budget", "authority", "need", "timing" })
+            await Input(form, $"bant-{fact}").CheckAsync();
+        foreach (var fact in new[] { "authority", "need", "timing" })
+            await Input(form, $"bant-{fact}-note").FillAsync($"{fact} confirmed on the call");
+        await page.GetByTestId("inbox-submit").ClickAsync();
+        await Expect(form.Locator(".mud-input-helper-text.mud-input-error")).ToHaveTextAsync("Say how budget was confirmed.");
+        await Expect(Row(page, accepted)).ToHaveCountAsync(1);
+        await Input(form, "bant-budget-note").FillAsync("Budget line approved by the CFO");
+        await page.GetByTestId("inbox-submit").ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Accepted as SQL.");
+        await Expect(Row(page, accepted)).ToHaveCountAsync(0);
+
+        // Reject another with a catalogue reason: No budget recycles the lead.
+        var (rejected, rejectedHref) = await LeadOfRowAsync(rows.First);
+        await rows.First.GetByTestId("inbox-reject").ClickAsync();
+        var reason = page.GetByRole(AriaRole.Combobox, new() { Name = "Reason" });
+        await reason.ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "No budget" }).ClickAsync();
+        await Expect(page.Locator(".mud-popover-open")).ToHaveCountAsync(0);
+        await Expect(reason).ToHaveTextAsync("No budget (Recycled)");
+        await Input(page, "reject-text").FillAsync("Budget frozen until next year");
+        await page.GetByTestId("inbox-submit").ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Lead rejected");
+        await Expect(Row(page, rejected)).ToHaveCountAsync(0);
+
+        await page.GotoAsync(acceptedHref);
+        await Expect(page.Locator("body")).ToContainTextAsync("SQL");
+        await page.GotoAsync(rejectedHref);
+        await Expect(page.Locator("body")).ToContainTextAsync("Recycled");
+
+        // The manager's team view lists the whole team's MQLs with their owners.
+        var (managerEmail, managerPassword) = App.Login("Sales manager");
+        var manager = await App.NewPageAsync();
+        try
+        {
+            await Ui.SignInAsync(manager, managerEmail, managerPassword);
+            await manager.GotoAsync("/inbox");
+            await Ui.WaitForCircuitAsync(manager);
+            await Input(manager, "inbox-team").CheckAsync();
+            var team = manager.GetByTestId("inbox-row");
+            await Expect(team.Filter(new() { HasText = "Daniel Brooks" }).First).ToBeVisibleAsync();
+            await Expect(team.Filter(new() { HasText = "Hugo Petit" }).First).ToBeVisibleAsync();
+            Assert.True(await team.CountAsync() >= 15, "five reps, three fresh MQLs each at least");
+            await ScreenshotAsync(manager, "InboxTeamView");
+        }
+        finally
+        {
+            await manager.Context.CloseAsync();
+        }
+    });
+}
