@@ -142,6 +142,8 @@ public abstract class HandoffSetupTests(DatabaseProvider provider)
         });
         var queued = Assert.Single(await SetupAsync(app, s => s.QueueAsync(Ct)));
         Assert.Equal((leadId, "Quentin"), (queued.LeadId, queued.LeadName));
+        Assert.Equal(leadId, Assert.Single(await SetupAsync(app, s => s.FindLeadsAsync("QUEUED@", 10, Ct))).Id);
+        Assert.Empty(await SetupAsync(app, s => s.FindLeadsAsync("nobody", 10, Ct)));
 
         Assert.Contains("repId", (await SetupAsync(app, s => s.ReassignAsync(leadId, new ReassignRequest(Guid.NewGuid(), null), "boss", Ct))).Errors!.Keys);
         var done = await SetupAsync(app, s => s.ReassignAsync(leadId, new ReassignRequest(rep, "covering"), "boss", Ct));

@@ -25,6 +25,8 @@ public sealed record SetupResult<T>(T? Value, Dictionary<string, string[]>? Erro
     public static SetupResult<T> Conflicting(string detail) => new(default, Conflict: detail);
 }
 
+public sealed record LeadPick(Guid Id, string? FirstName, string? LastName, string? Email, string? Company, string? Country);
+
 /// <summary>
 /// One method per handoff configuration and manager operation, shared by the API and the settings pages so both
 /// validate and write the same way. <paramref name="handoff"/> brings the unit of work.
@@ -329,6 +331,16 @@ public sealed class HandoffSetup(HandoffService handoff, HandoffConfigCache cach
             }
         }
         return new(new SimulateView(decision, tier, due, now));
+    }
+
+    /// <summary>Leads to pick for the dry run: the leads list's search (prefix of email, last name or company), at most <paramref name="take"/>.</summary>
+    public async Task<List<LeadPick>> FindLeadsAsync(string term, int take, CancellationToken ct)
+    {
+        term = term?.Trim() ?? "";
+        if (term.Length == 0)
+            return [];
+        return await LeadsApi.Filter(Db.Leads.AsNoTracking(), new LeadQuery { Search = term.Length > 100 ? term[..100] : term }).OrderBy(l => l.Email).Take(take)
+            .Select(l => new LeadPick(l.Id, l.FirstName, l.LastName, l.Email, l.Company, l.Country)).ToListAsync(ct);
     }
 
     public async Task<List<QueueItem>> QueueAsync(CancellationToken ct)
