@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Qualification at scale on PostgreSQL: N leads with M activities each (generated in SQL), then a real Tandem server
 # (Release) activates a definition (full rescore job) and backtests a draft over 90 days, driven through the API.
-# The raw ceiling is PostgreSQL reading the same rows (COPY of the lead and activity columns the scorer needs).
+# The raw ceiling is PostgreSQL reading the same rows in heap order (COPY of the lead and activity columns the scorer needs).
 # Usage: bench/qualification.sh [leads=1000000] [activities-per-lead=10]      Results: artifacts/bench/qualification.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +49,7 @@ echo "   generated in ${gen} s"
 echo "==> Raw ceiling: PostgreSQL reading the same columns (COPY to /dev/null)"
 t0=$(now)
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d tandem -qc "\\copy (SELECT \"Id\",\"Email\",\"JobTitle\",\"Company\",\"CompanySize\",\"Country\",\"Language\",\"CreatedAt\",\"Stage\",\"StageChangedAt\",\"FitScore\",\"EngagementScore\",\"Grade\",\"PersonaId\",\"PersonaMatch\" FROM \"Leads\") TO '/dev/null' WITH (FORMAT binary)"
-psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d tandem -qc "\\copy (SELECT \"LeadId\",\"Type\",\"OccurredAt\",\"CampaignId\",\"Url\" FROM \"Activities\" ORDER BY \"LeadId\") TO '/dev/null' WITH (FORMAT binary)"
+psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d tandem -qc "\\copy (SELECT \"LeadId\",\"Type\",\"OccurredAt\",\"CampaignId\",\"Url\" FROM \"Activities\") TO '/dev/null' WITH (FORMAT binary)"
 t1=$(now)
 ceiling=$(python3 -c "print(f'{$t1-$t0:.1f}')")
 

@@ -466,10 +466,15 @@ public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal s
     // One service per context: the leads of one scoring pass share what routing has read in its transaction.
     private HandoffService? _service;
 
-    public async Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct)
+    public async Task PrepareAsync(TandemDb db, CancellationToken ct) => await Service(db).LockConfigAsync(ct);
+
+    public async Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct) =>
+        await Service(db).AssignAsync(lead, new RouteRequest(transition.At), ct);
+
+    private HandoffService Service(TandemDb db)
     {
         if (_service?.Db != db)
             _service = new HandoffService(db, cache, signal, clock, counters);
-        await _service.AssignAsync(lead, new RouteRequest(transition.At), ct);
+        return _service;
     }
 }

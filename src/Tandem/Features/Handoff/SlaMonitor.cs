@@ -34,6 +34,8 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         if (!await Db.SlaTimers.AnyAsync(t => t.Status == TimerStatus.Pending && t.DueAt <= now, ct))
             return 0;
         await using var tx = await Db.Database.BeginTransactionAsync(ct);
+        // The routing lock first, like every other routing transaction: taking it after row locks deadlocks with a manual reassign.
+        await handoff.LockConfigAsync(ct);
         List<SlaTimer> timers;
         if (Db.Database.IsNpgsql())
             timers = await Db.SlaTimers.FromSqlRaw(
@@ -217,6 +219,8 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         if (!await Db.Assignments.AnyAsync(a => a.State == AssignmentState.Open && a.RepId == null, ct))
             return 0;
         await using var tx = await Db.Database.BeginTransactionAsync(ct);
+        // The routing lock before the queued rows (see ProcessDueAsync).
+        var config = await handoff.LockConfigAsync(ct);
         List<Assignment> queued;
         if (Db.Database.IsNpgsql())
             queued = await Db.Assignments.FromSqlRaw(
@@ -226,7 +230,6 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
             queued = await Db.Assignments.Where(a => a.State == AssignmentState.Open && a.RepId == null).OrderBy(a => a.AssignedAt).Take(batch).ToListAsync(ct);
         if (queued.Count == 0)
             return 0;
-        var config = await handoff.LockConfigAsync(ct);
         var now = clock.GetUtcNow();
         var assigned = 0;
         foreach (var a in queued)

@@ -16,6 +16,12 @@ public sealed class ScoringSignal : Platform.WakeSignal;
 /// </summary>
 public interface IMqlListener
 {
+    /// <summary>
+    /// Called at the start of each scoring transaction, before any lead row is locked: the handoff takes its routing lock
+    /// here, so every routing transaction takes its locks in the same order (routing lock, then rows) and none deadlock.
+    /// </summary>
+    Task PrepareAsync(TandemDb db, CancellationToken ct) => Task.CompletedTask;
+
     Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct);
 }
 
@@ -155,6 +161,8 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
     {
         var scoring = await active.GetAsync(db, ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        foreach (var listener in listeners)
+            await listener.PrepareAsync(db, ct);
         List<Lead> leads;
         if (db.Database.IsNpgsql())
         {
