@@ -121,6 +121,18 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
             await Expect(team.Filter(new() { HasText = "Hugo Petit" }).First).ToBeVisibleAsync();
             Assert.True(await team.CountAsync() >= 15, "five reps, three fresh MQLs each at least");
             await ScreenshotAsync(manager, "InboxTeamView");
+
+            // The manager hands one of Daniel's leads to Hugo: the row now shows Hugo as its owner.
+            var daniels = team.Filter(new() { HasText = "Daniel Brooks" });
+            var (moved, _) = await LeadOfRowAsync(daniels.First);
+            await daniels.First.GetByTestId("inbox-reassign").ClickAsync();
+            var to = manager.GetByRole(AriaRole.Combobox, new() { Name = "Reassign to" });
+            await to.ClickAsync();
+            await manager.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "Hugo Petit" }).ClickAsync();
+            await Expect(manager.Locator(".mud-popover-open")).ToHaveCountAsync(0);
+            await manager.GetByTestId("inbox-submit").ClickAsync();
+            await Expect(manager.GetByTestId("inbox-message")).ToContainTextAsync("Reassigned.");
+            await Expect(Row(manager, moved).First).ToContainTextAsync("Hugo Petit");
         }
         finally
         {
