@@ -181,6 +181,7 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
         for (var i = 0; i < batch; i++)
         {
             await using var tx = await Db.Database.BeginTransactionAsync(ct);
+            await handoff.LockConfigAsync(ct); // the routing lock before the row (see ProcessDueAsync)
             Assignment? a;
             if (Db.Database.IsNpgsql())
                 a = await Db.Assignments.FromSqlRaw(
