@@ -11,11 +11,10 @@ per=${2:-10}
 out="$root/artifacts/bench"
 mkdir -p "$out"
 . scripts/postgres.sh
+. bench/common.sh
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; stop_postgres; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_http() { for _ in $(seq 1 240); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.5; done; echo "server at $1 did not start" >&2; return 1; }
 now() { date +%s.%N; }
 
 echo "==> Building (Release)"

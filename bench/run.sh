@@ -11,12 +11,11 @@ warmup=${3:-15}   # long enough for tiered JIT compilation to settle on 2 cores
 out="$root/artifacts/bench"
 mkdir -p "$out"
 . scripts/postgres.sh
+. bench/common.sh
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; stop_postgres; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_http() { for _ in $(seq 1 120); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.5; done; echo "server at $1 did not start" >&2; return 1; }
 
 echo "==> Building (Release)"
 dotnet publish src/Tandem -c Release -o "$out/app" -v q -nologo >/dev/null
