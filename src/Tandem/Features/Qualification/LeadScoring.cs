@@ -160,6 +160,9 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
     public async Task<int> ProcessDirtyBatchAsync(CancellationToken ct)
     {
         var scoring = await active.GetAsync(db, ct);
+        // A cheap read first (the partial index): an idle pass takes no transaction and no routing lock.
+        if (!await db.Leads.AnyAsync(l => l.ScoreDirtyAt != null, ct))
+            return 0;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var listener in listeners)
             await listener.PrepareAsync(db, ct);
