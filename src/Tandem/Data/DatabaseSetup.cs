@@ -75,12 +75,16 @@ public static class DatabaseSetup
     /// Turns on Npgsql automatic statement preparation unless the connection string sets it: capture runs the same
     /// few statements thousands of times a second, and prepared statements skip PostgreSQL's parse and plan.
     /// </summary>
+    /// <remarks>
+    /// Whether the string sets it is read with a plain <see cref="System.Data.Common.DbConnectionStringBuilder"/>: Npgsql's builder
+    /// answers <c>ContainsKey</c> for every keyword it knows, set or not, which silently left preparation off.
+    /// </remarks>
     internal static string WithAutoPrepare(string connectionString)
     {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (!builder.ContainsKey("Max Auto Prepare"))
-            builder.MaxAutoPrepare = 64;
-        return builder.ConnectionString;
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare"))
+            return connectionString;
+        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64 }.ConnectionString;
     }
 
     internal static void ConfigureSqlite(DbContextOptionsBuilder o, string connectionString) =>

@@ -6,60 +6,62 @@ using Npgsql;
 namespace Tandem.Data;
 
 /// <summary>
-/// Writes tracked, newly added entities to PostgreSQL without EF's update pipeline: binary COPY for large sets, or
-/// one batch of prepared positional INSERTs for small ones (one round trip, no SQL generation or parsing per call).
-/// Columns and conversions come from the EF model, so the statements always match the mapping. Used by capture,
+/// Writes new entities to PostgreSQL without EF's change tracker or update pipeline: binary COPY for large sets, or one
+/// batch of prepared positional INSERTs for small ones (one round trip, no SQL generation or parsing per call). Columns,
+/// conversions and property getters come from the EF model, so the statements always match the mapping. Used by capture,
 /// whose hot path is inserting leads, activities and stage transitions.
 /// </summary>
 public static class PostgresBulk
 {
-    private sealed record TableShape(string Sql, IReadOnlyList<IProperty> Properties, string[] Types, Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target);
+    private sealed record TableShape(string Sql, IClrPropertyGetter[] Getters, string[] Types,
+        Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, TableShape> Shapes = new();
 
-    private static TableShape Shape(IEntityType entityType) => Shapes.GetOrAdd(entityType, type =>
+    private static TableShape Shape(DbContext db, Type clrType) => Shapes.GetOrAdd(db.Model.FindEntityType(clrType)
+        ?? throw new InvalidOperationException($"{clrType.Name} is not an entity of this model."), type =>
     {
         var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
         var properties = type.GetProperties().Where(p => p.GetColumnName(table) is not null).ToList();
         var columns = string.Join(", ", properties.Select(p => Quote(p.GetColumnName(table)!)));
         var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
         var values = string.Join(", ", properties.Select((_, i) => "$" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return new TableShape($"INSERT INTO {target} ({columns}) VALUES ({values})", properties,
+        return new TableShape($"INSERT INTO {target} ({columns}) VALUES ({values})", [.. properties.Select(p => p.GetGetter())],
             [.. properties.Select(p => BaseType(p.GetColumnType(table)))], [.. properties.Select(p => p.GetTypeMapping().Converter)], columns, target);
     });
 
+    private static object? Value(TableShape shape, int i, object entity)
+    {
+        var value = shape.Getters[i].GetClrValueUsingContainingEntity(entity);
+        return value is not null && shape.Converters[i] is { } converter ? converter.ConvertToProvider(value) : value;
+    }
+
     /// <summary>
-    /// Inserts every Added entity of the given types (in this order, for foreign keys) as one batch of prepared
-    /// INSERTs and marks them Unchanged. Without an explicit transaction the batch is atomic on its own.
+    /// Inserts the rows (one list per table, in foreign-key order) as one batch of prepared INSERTs. Without an explicit
+    /// transaction the batch is atomic on its own.
     /// </summary>
-    public static async Task InsertAddedAsync(DbContext db, IReadOnlyList<Type> order, CancellationToken ct)
+    public static async Task InsertAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
         try
         {
             await using var batch = new NpgsqlBatch(connection) { Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction };
-            var written = new List<Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry>();
-            foreach (var clrType in order)
-                foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added && e.Metadata.ClrType == clrType))
+            foreach (var rows in tables)
+            {
+                if (rows.Count == 0)
+                    continue;
+                var shape = Shape(db, rows[0]!.GetType());
+                foreach (var entity in rows)
                 {
-                    var shape = Shape(entry.Metadata);
                     var command = new NpgsqlBatchCommand(shape.Sql);
-                    for (var i = 0; i < shape.Properties.Count; i++)
-                    {
-                        var value = entry.Property(shape.Properties[i].Name).CurrentValue;
-                        if (value is not null && shape.Converters[i] is { } converter)
-                            value = converter.ConvertToProvider(value);
-                        command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, DataTypeName = shape.Types[i] });
-                    }
+                    for (var i = 0; i < shape.Getters.Length; i++)
+                        command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
                     batch.BatchCommands.Add(command);
-                    written.Add(entry);
                 }
-            if (batch.BatchCommands.Count == 0)
-                return;
-            await batch.ExecuteNonQueryAsync(ct);
-            foreach (var entry in written)
-                entry.State = EntityState.Unchanged;
+            }
+            if (batch.BatchCommands.Count > 0)
+                await batch.ExecuteNonQueryAsync(ct);
         }
         finally
         {
@@ -67,38 +69,28 @@ public static class PostgresBulk
         }
     }
 
-    /// <summary>Copies every Added entity of the given types (in this order, for foreign keys) and marks them Unchanged.</summary>
-    public static async Task CopyAddedAsync(DbContext db, IReadOnlyList<Type> order, CancellationToken ct)
+    /// <summary>Copies the rows (one list per table, in foreign-key order) with binary COPY, on the context's open connection.</summary>
+    public static async Task CopyAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        foreach (var clrType in order)
+        foreach (var rows in tables)
         {
-            var entries = db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added && e.Metadata.ClrType == clrType).ToList();
-            if (entries.Count == 0)
+            if (rows.Count == 0)
                 continue;
-            var shape = Shape(entries[0].Metadata);
-            var (properties, types, converters) = (shape.Properties, shape.Types, shape.Converters);
-
-            await using (var writer = await connection.BeginBinaryImportAsync($"COPY {shape.Target} ({shape.Columns}) FROM STDIN (FORMAT BINARY)", ct))
+            var shape = Shape(db, rows[0]!.GetType());
+            await using var writer = await connection.BeginBinaryImportAsync($"COPY {shape.Target} ({shape.Columns}) FROM STDIN (FORMAT BINARY)", ct);
+            foreach (var entity in rows)
             {
-                foreach (var entry in entries)
+                await writer.StartRowAsync(ct);
+                for (var i = 0; i < shape.Getters.Length; i++)
                 {
-                    await writer.StartRowAsync(ct);
-                    for (var i = 0; i < properties.Count; i++)
-                    {
-                        var value = entry.Property(properties[i].Name).CurrentValue;
-                        if (value is not null && converters[i] is { } converter)
-                            value = converter.ConvertToProvider(value);
-                        if (value is null)
-                            await writer.WriteNullAsync(ct);
-                        else
-                            await writer.WriteAsync(value, types[i], ct);
-                    }
+                    if (Value(shape, i, entity!) is { } value)
+                        await writer.WriteAsync(value, shape.Types[i], ct);
+                    else
+                        await writer.WriteNullAsync(ct);
                 }
-                await writer.CompleteAsync(ct);
             }
-            foreach (var entry in entries)
-                entry.State = EntityState.Unchanged;
+            await writer.CompleteAsync(ct);
         }
     }
 

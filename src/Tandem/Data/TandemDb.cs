@@ -123,16 +123,19 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(l => l.CustomFields).HasMaxLength(16000);
             e.Ignore(l => l.DisplayName);
             // One person = one lead: each identifier is unique where present.
-            e.HasIndex(l => l.Email).IsUnique();
-            e.HasIndex(l => l.Phone).IsUnique();
+            // Indexes on columns that are often empty at capture (no phone, no owner, no persona yet) are partial: a new lead adds no entry
+            // for an empty value, which nobody looks up, and every entry is work on the capture path (decision 010).
+            e.HasIndex(l => l.Email).IsUnique().HasFilter(NotNull(nameof(Lead.Email)));
+            e.HasIndex(l => l.Phone).IsUnique().HasFilter(NotNull(nameof(Lead.Phone)));
             // ExternalId first: capture looks leads up by the id alone, then checks the system.
-            e.HasIndex(l => new { l.ExternalId, l.ExternalSystem }).IsUnique();
+            e.HasIndex(l => new { l.ExternalId, l.ExternalSystem }).IsUnique().HasFilter(NotNull(nameof(Lead.ExternalId)));
             e.HasIndex(l => l.CreatedAt);
             e.HasIndex(l => new { l.Stage, l.CreatedAt });
-            e.HasIndex(l => l.OwnerId);
-            e.HasIndex(l => l.AccountId);
-            e.HasIndex(l => l.FirstCampaignId);
-            e.HasIndex(l => l.PersonaId);
+            e.HasIndex(l => l.OwnerId).HasFilter(NotNull(nameof(Lead.OwnerId)));
+            e.HasIndex(l => l.AccountId).HasFilter(NotNull(nameof(Lead.AccountId)));
+            e.HasIndex(l => l.FirstCampaignId).HasFilter(NotNull(nameof(Lead.FirstCampaignId)));
+            e.HasIndex(l => l.LatestCampaignId).HasFilter(NotNull(nameof(Lead.LatestCampaignId)));
+            e.HasIndex(l => l.PersonaId).HasFilter(NotNull(nameof(Lead.PersonaId)));
             // No index on FitScore/EngagementScore: with none, a full rescore's updates are HOT (heap-only) on PostgreSQL and touch no
             // index at all; sorting the list by score is a top-N sort instead (decision 008).
             e.HasIndex(l => new { l.FirstChannel, l.CreatedAt });
@@ -167,7 +170,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(a => a.Outcome).HasMaxLength(100);
             e.Ignore(a => a.IsMarketingTouch);
             e.HasIndex(a => new { a.LeadId, a.OccurredAt });
-            e.HasIndex(a => new { a.CampaignId, a.OccurredAt });
+            e.HasIndex(a => new { a.CampaignId, a.OccurredAt }).HasFilter(NotNull(nameof(Activity.CampaignId)));
             e.HasOne<Lead>().WithMany().HasForeignKey(a => a.LeadId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.SetNull);
         });
@@ -234,6 +237,9 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.HasOne<AppUser>().WithMany().HasForeignKey(d => d.OwnerId).OnDelete(DeleteBehavior.SetNull);
         });
     }
+
+    /// <summary>Filter of a partial index: the same SQL on PostgreSQL and SQLite.</summary>
+    private static string NotNull(string column) => $"\"{column}\" IS NOT NULL";
 }
 
 /// <summary>SQLite flavour: stores times as UTC ticks so they sort and compare in SQL.</summary>

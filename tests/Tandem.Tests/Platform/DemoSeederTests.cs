@@ -116,7 +116,8 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
                 Timers = await db.SlaTimers.CountAsync(t => t.Status == TimerStatus.Done),
             };
         });
-        Assert.Equal(5, handoff.Untouched.Count);
+        // Every one of the 5 reps has some; MQLs from the capture paths are routed live too (possibly to the manager, by overflow).
+        Assert.True(handoff.Untouched.Count >= 5, string.Join(",", handoff.Untouched));
         Assert.True(handoff.Untouched.Sum() >= 15, string.Join(",", handoff.Untouched));
         Assert.True(handoff.Breached > 0 && handoff.Reassigned > 0 && handoff.Recycled > 0 && handoff.Timers > 0, $"{handoff}");
         var key = await app.CreateApiKeyAsync(Scopes.Admin);

@@ -78,4 +78,11 @@ public sealed class PlatformRulesTests
     [InlineData("https://evil.example", false)]
     [InlineData(null, false)]
     public void OnlyLocalReturnUrlsAreFollowed(string? url, bool expected) => Assert.Equal(expected, OperationsEndpoints.IsLocal(url));
+
+    [Theory]
+    [InlineData("Host=db;Database=tandem", 64)]
+    [InlineData("Host=db;Database=tandem;Max Auto Prepare=10", 10)]
+    [InlineData("Host=db;Database=tandem;MaxAutoPrepare=0", 0)]
+    public void PostgresStatementsArePreparedUnlessTheConnectionStringSaysOtherwise(string connectionString, int expected) =>
+        Assert.Equal(expected, new Npgsql.NpgsqlConnectionStringBuilder(Tandem.Data.DatabaseSetup.WithAutoPrepare(connectionString)).MaxAutoPrepare);
 }

@@ -39,14 +39,23 @@ public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDiction
 /// every submission is kept as an activity.
 /// </summary>
 public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountDirectory accountDirectory, TimeProvider clock, ILogger<CaptureService> log,
-    Qualification.ScoringSignal scoring)
+    Qualification.ScoringSignal scoring, Qualification.ActiveDefinition activeDefinition)
 {
     private const int MaxAttempts = 4;
+    private bool _scoreRequested;
 
     /// <summary>From this many leads in one call, new rows go to PostgreSQL with COPY rather than INSERT.</summary>
     internal static int BulkThreshold { get; set; } = 100;
 
-    private static readonly Type[] BulkOrder = [typeof(Account), typeof(Lead), typeof(StageTransition), typeof(Activity)];
+    /// <summary>Rows a capture call creates, in foreign-key order. They never enter EF's change tracker on PostgreSQL (written directly).</summary>
+    private sealed class NewRows
+    {
+        public List<Account> Accounts { get; } = [];
+        public List<Lead> Leads { get; } = [];
+        public List<StageTransition> Transitions { get; } = [];
+        public List<Activity> Activities { get; } = [];
+        public System.Collections.IList[] Tables => [Accounts, Leads, Transitions, Activities];
+    }
 
     public async Task<CaptureOutcome> CaptureAsync(LeadInput input, CaptureContext context, CancellationToken ct = default) =>
         (await CaptureManyAsync([input], context, ct))[0];
@@ -79,7 +88,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 var results = await StoreAsync(prepared, context, ct);
                 foreach (var (index, outcome) in results)
                     outcomes[index] = outcome;
-                scoring.Wake();
+                if (_scoreRequested)
+                    scoring.Wake();
                 return outcomes!;
             }
             catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update)))
@@ -178,15 +188,15 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     /// commits each batch with its checkpoint) behind a savepoint so a failed write can be retried, or in a
     /// transaction of its own. With nothing to update, a small INSERT batch is atomic by itself (one round trip).
     /// </summary>
-    private async Task SavePostgresAsync(bool bulk, CancellationToken ct)
+    private async Task SavePostgresAsync(bool bulk, NewRows added, CancellationToken ct)
     {
         var hasUpdates = db.ChangeTracker.Entries().Any(e => e.State is EntityState.Modified or EntityState.Deleted);
         async Task WriteAsync()
         {
             if (bulk)
-                await PostgresBulk.CopyAddedAsync(db, BulkOrder, ct);
+                await PostgresBulk.CopyAsync(db, added.Tables, ct);
             else
-                await PostgresBulk.InsertAddedAsync(db, BulkOrder, ct);
+                await PostgresBulk.InsertAsync(db, added.Tables, ct);
             if (hasUpdates)
                 await db.SaveChangesAsync(ct);
         }
@@ -255,8 +265,10 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         }
         existing.ForEach(Index);
 
-        var accounts = await ResolveAccountsAsync(items, now, ct);
+        var added = new NewRows();
+        var accounts = await ResolveAccountsAsync(items, now, added, ct);
         var results = new List<(int, CaptureOutcome)>(items.Count);
+        var touched = new Dictionary<Lead, Touched>(ReferenceEqualityComparer.Instance);
 
         foreach (var item in items)
         {
@@ -279,8 +291,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             {
                 var stage = input.InitialStage ?? LifecycleStage.Lead;
                 lead = new Lead { CreatedAt = at, UpdatedAt = at, StageChangedAt = at, Stage = stage };
-                db.Leads.Add(lead);
-                db.StageTransitions.Add(new StageTransition
+                added.Leads.Add(lead);
+                added.Transitions.Add(new StageTransition
                 {
                     LeadId = lead.Id,
                     From = null,
@@ -293,7 +305,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             }
             else if (input.InitialStage is { } stage && IsForward(lead.Stage, stage) && context.Policy == MergePolicy.Update)
             {
-                db.StageTransitions.Add(new StageTransition
+                added.Transitions.Add(new StageTransition
                 {
                     LeadId = lead.Id,
                     From = lead.Stage,
@@ -309,13 +321,10 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             if (isNew || context.Policy == MergePolicy.Update)
                 Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
             Index(lead);
-            // Every capture adds an activity, so the score can move: the scoring worker picks the lead up after commit. Always a new
-            // value (never ??=): a scoring pass that read the lead before this write must not clear the flag this write sets.
-            Qualification.ScoringFacts.RequestScore(lead, now);
             if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var accountId))
                 lead.AccountId = accountId;
 
-            db.Activities.Add(new Activity
+            var activity = new Activity
             {
                 LeadId = lead.Id,
                 Type = context.ActivityType,
@@ -333,21 +342,64 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 ActorUserId = context.ActorUserId,
                 Properties = input.Extra.Count > 0 ? JsonSerializer.Serialize(input.Extra) : null,
                 CreatedAt = now,
-            });
+            };
+            added.Activities.Add(activity);
+            if (!touched.TryGetValue(lead, out var seen))
+                touched[lead] = seen = new Touched(isNew, lead.ScoreDirtyAt is not null, []);
+            seen.Added.Add(new Qualification.Scoring.ActivityFacts(activity.Type, activity.OccurredAt, activity.CampaignId, activity.Url,
+                input.Extra.Count > 0 ? new Dictionary<string, string?>(input.Extra, StringComparer.OrdinalIgnoreCase) : null));
             // A second mention of the same person in one batch merges into the lead the first one created.
             results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
         }
+        await ScoreAsync(touched, now, ct);
         // One change detection for the whole call (automatic detection is off while building it).
         db.ChangeTracker.DetectChanges();
-        var newAccounts = db.ChangeTracker.Entries<Account>().Where(e => e.State == EntityState.Added).Select(e => e.Entity).ToList();
         if (db.Database.IsNpgsql())
-            await SavePostgresAsync(bulk: items.Count >= BulkThreshold, ct);
+        {
+            await SavePostgresAsync(bulk: items.Count >= BulkThreshold, added, ct);
+        }
         else
+        {
+            foreach (var table in added.Tables)
+                foreach (var row in table)
+                    db.Add(row!);
             await db.SaveChangesAsync(ct);
+        }
         db.ChangeTracker.Clear();
-        foreach (var account in newAccounts)
+        foreach (var account in added.Accounts)
             accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);
         return results;
+    }
+
+    private sealed record Touched(bool IsNew, bool WasDirty, List<Qualification.Scoring.ActivityFacts> Added);
+
+    /// <summary>
+    /// Every capture adds an activity, so the score can move: the lead is scored here, in the capture's own write, with the stored
+    /// activities and the new ones. Only a lead that now meets the MQL rule (or was already waiting for a score) is flagged for the
+    /// scoring worker, which records the transition and routes it; the others cost no second write. With no active definition there
+    /// is nothing to score against: activating one rescores every lead.
+    /// </summary>
+    private async Task ScoreAsync(Dictionary<Lead, Touched> touched, DateTimeOffset now, CancellationToken ct)
+    {
+        var active = await activeDefinition.GetAsync(db, ct);
+        if (active is null)
+            return;
+        var existing = touched.Where(t => !t.Value.IsNew).Select(t => t.Key.Id).ToList();
+        var stored = await Qualification.ScoringFacts.ActivitiesAsync(db, existing, Qualification.ScoringFacts.NeedsProperties(active.Definition), ct);
+        foreach (var (lead, t) in touched)
+        {
+            var activities = t.Added;
+            if (stored.TryGetValue(lead.Id, out var before))
+                activities = [.. before, .. t.Added];
+            activities.Sort((x, y) => x.OccurredAt.CompareTo(y.OccurredAt));
+            var (_, verdict) = Qualification.LeadQualifier.ScoreInto(lead, activities, active, now);
+            // Always a new flag value (never ??=): a scoring pass that read the lead before this write must not clear it.
+            if (verdict is not null || t.WasDirty)
+            {
+                Qualification.ScoringFacts.RequestScore(lead, now);
+                _scoreRequested = true;
+            }
+        }
     }
 
     /// <summary>Stages move forward along Subscriber → … → Advocate; side stages are never entered by capture.</summary>
@@ -449,7 +501,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     }
 
     /// <summary>Finds or creates the account of each lead: known ones from the directory cache, the rest in two queries.</summary>
-    private async Task<Dictionary<string, Guid>> ResolveAccountsAsync(List<Prepared> items, DateTimeOffset now, CancellationToken ct)
+    private async Task<Dictionary<string, Guid>> ResolveAccountsAsync(List<Prepared> items, DateTimeOffset now, NewRows added, CancellationToken ct)
     {
         var result = new Dictionary<string, Guid>(StringComparer.Ordinal);
         var wanted = new Dictionary<string, LeadInput>(StringComparer.Ordinal);
@@ -488,7 +540,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 Country = input.Country,
                 CreatedAt = now,
             };
-            db.Accounts.Add(account);
+            added.Accounts.Add(account);
             result[key] = account.Id;
         }
         return result;

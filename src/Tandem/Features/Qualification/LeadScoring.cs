@@ -160,8 +160,9 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
     public async Task<int> ProcessDirtyBatchAsync(CancellationToken ct)
     {
         var scoring = await active.GetAsync(db, ct);
-        // A cheap read first (the partial index): an idle pass takes no transaction and no routing lock.
-        if (!await db.Leads.AnyAsync(l => l.ScoreDirtyAt != null, ct))
+        // A cheap read first (the partial index): an idle pass takes no transaction and no routing lock. Ordered with a limit so the
+        // planner always walks the small partial index: a plain EXISTS was planned as a scan of the whole table (14 ms at 30k leads).
+        if (await db.Leads.Where(l => l.ScoreDirtyAt != null).OrderBy(l => l.ScoreDirtyAt).Select(l => (Guid?)l.Id).FirstOrDefaultAsync(ct) is null)
             return 0;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         foreach (var listener in listeners)
@@ -202,19 +203,9 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
     public async Task<LeadScore> ApplyAsync(Lead lead, IReadOnlyList<ActivityFacts> activities, ActiveScoring scoring, DateTimeOffset now,
         Guid? byUserId, CancellationToken ct)
     {
-        var facts = ScoringFacts.ForLead(lead);
-        var score = scoring.Scorer.Score(facts, activities, now);
-        lead.FitScore = score.Fit;
-        lead.EngagementScore = score.Engagement;
-        lead.Grade = score.Grade;
-        lead.PersonaId = score.Persona?.PersonaId;
-        lead.PersonaMatch = score.Persona?.Percent;
-        lead.ScoredVersion = scoring.VersionNumber;
-        lead.ScoredAt = now;
+        var (score, verdict) = ScoreInto(lead, activities, scoring, now);
         lead.ScoreDirtyAt = null;
-
-        var verdict = MqlVerdict(lead.Stage, lead.StageChangedAt, facts, activities, score, scoring, now);
-        if (verdict is { } holding && CanAutoQualify(lead.Stage))
+        if (verdict is { } holding)
         {
             var transition = LeadStages.Record(db, lead, LifecycleStage.Mql, new Actor(byUserId, "qualification"),
                 $"qualification v{scoring.VersionNumber} · MQL condition {holding.Index + 1}",
@@ -225,6 +216,26 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
             log.LogInformation("Lead {LeadId} became MQL by version {Version}", lead.Id, scoring.VersionNumber);
         }
         return score;
+    }
+
+    /// <summary>
+    /// Stores the score of a lead (fit, engagement, grade, persona, version) on it; returns the score and the MQL condition that
+    /// now holds when the lead's stage lets the rule move it (the caller records the transition, or leaves it to the worker).
+    /// </summary>
+    public static (LeadScore Score, MqlConditionResult? Verdict) ScoreInto(Lead lead, IReadOnlyList<ActivityFacts> activities, ActiveScoring scoring,
+        DateTimeOffset now)
+    {
+        var facts = ScoringFacts.ForLead(lead);
+        var score = scoring.Scorer.Score(facts, activities, now);
+        lead.FitScore = score.Fit;
+        lead.EngagementScore = score.Engagement;
+        lead.Grade = score.Grade;
+        lead.PersonaId = score.Persona?.PersonaId;
+        lead.PersonaMatch = score.Persona?.Percent;
+        lead.ScoredVersion = scoring.VersionNumber;
+        lead.ScoredAt = now;
+        var verdict = CanAutoQualify(lead.Stage) ? MqlVerdict(lead.Stage, lead.StageChangedAt, facts, activities, score, scoring, now) : null;
+        return (score, verdict);
     }
 
     /// <summary>

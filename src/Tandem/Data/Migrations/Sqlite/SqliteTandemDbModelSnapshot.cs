@@ -1138,7 +1138,8 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("CampaignId", "OccurredAt");
+                    b.HasIndex("CampaignId", "OccurredAt")
+                        .HasFilter("\"CampaignId\" IS NOT NULL");
 
                     b.HasIndex("LeadId", "OccurredAt");
 
@@ -1330,30 +1331,38 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasKey("Id");
 
-                    b.HasIndex("AccountId");
+                    b.HasIndex("AccountId")
+                        .HasFilter("\"AccountId\" IS NOT NULL");
 
                     b.HasIndex("CreatedAt");
 
                     b.HasIndex("Email")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"Email\" IS NOT NULL");
 
-                    b.HasIndex("FirstCampaignId");
+                    b.HasIndex("FirstCampaignId")
+                        .HasFilter("\"FirstCampaignId\" IS NOT NULL");
 
-                    b.HasIndex("LatestCampaignId");
+                    b.HasIndex("LatestCampaignId")
+                        .HasFilter("\"LatestCampaignId\" IS NOT NULL");
 
-                    b.HasIndex("OwnerId");
+                    b.HasIndex("OwnerId")
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
 
-                    b.HasIndex("PersonaId");
+                    b.HasIndex("PersonaId")
+                        .HasFilter("\"PersonaId\" IS NOT NULL");
 
                     b.HasIndex("Phone")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"Phone\" IS NOT NULL");
 
                     b.HasIndex("ScoreDirtyAt")
                         .HasDatabaseName("IX_Leads_ScoreDirty")
                         .HasFilter("\"ScoreDirtyAt\" IS NOT NULL");
 
                     b.HasIndex("ExternalId", "ExternalSystem")
-                        .IsUnique();
+                        .IsUnique()
+                        .HasFilter("\"ExternalId\" IS NOT NULL");
 
                     b.HasIndex("FirstChannel", "CreatedAt");
 
