@@ -41,9 +41,6 @@ wait_http "http://127.0.0.1:$port"
 $driver ceiling-http --url "http://127.0.0.1:$port" --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" | tee "$out/ceiling-http.txt"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
-echo "==> Ceiling: COPY"
-$driver ceiling-copy --pg "$ceiling_cs" --rows 1000000 | tee "$out/ceiling-copy.txt"
-
 echo "==> Tandem (Release, PostgreSQL)"
 export Tandem__Database__Provider=Postgres ConnectionStrings__Tandem="$tandem_cs" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
 key=$(dotnet "$out/app/Tandem.dll" admin create-api-key --name bench --scopes ingest,read | sed -n 's/^Key (shown once, store it now): //p')
@@ -57,6 +54,11 @@ $driver leads --url "$url" --key "$key" --mode new --seconds "$seconds" --warmup
 $driver leads --url "$url" --key "$key" --mode repeat --seconds "$seconds" --warmup "$warmup" --concurrency "$concurrency" | tee "$out/leads-repeat.txt"
 $driver batch --url "$url" --key "$key" --seconds "$seconds" --warmup "$warmup" --concurrency 4 | tee "$out/batch.txt"
 rss=$(awk '/VmHWM/{print $2}' "/proc/$tandem_pid/status" 2>/dev/null || echo 0)
+kill "$tandem_pid"; wait "$tandem_pid" 2>/dev/null || true
+
+# COPY last: a million fresh rows leave PostgreSQL checkpointing and autovacuuming for a while, which would slow the next run.
+echo "==> Ceiling: COPY"
+$driver ceiling-copy --pg "$ceiling_cs" --rows 1000000 | tee "$out/ceiling-copy.txt"
 
 ceiling_http=$(sed -n 's/^RESULT HTTP items_per_s=\([0-9]*\).*/\1/p' "$out/ceiling-http.txt")
 ceiling_copy=$(sed -n 's/^RESULT ceiling-copy \([0-9]*\)/\1/p' "$out/ceiling-copy.txt")

@@ -69,11 +69,13 @@ public static class DatabaseSetup
     }
 
     internal static void ConfigurePostgres(DbContextOptionsBuilder o, string connectionString) =>
-        o.UseNpgsql(WithAutoPrepare(connectionString), n => n.MigrationsHistoryTable("__ef_migrations_history"));
+        o.UseNpgsql(WithAutoPrepare(connectionString), n => n.MigrationsHistoryTable("__ef_migrations_history"))
+            .AddInterceptors(KeyLookup.Interceptor.Instance);
 
     /// <summary>
     /// Turns on Npgsql automatic statement preparation unless the connection string sets it: capture runs the same
-    /// few statements thousands of times a second, and prepared statements skip PostgreSQL's parse and plan.
+    /// few statements thousands of times a second, and prepared statements skip PostgreSQL's parse and plan. Lookups by
+    /// parameterized arrays of keys are kept on their indexes (<see cref="KeyLookup"/>).
     /// </summary>
     /// <remarks>
     /// Whether the string sets it is read with a plain <see cref="System.Data.Common.DbConnectionStringBuilder"/>: Npgsql's builder

@@ -154,6 +154,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(a => a.Industry).HasMaxLength(100);
             e.Property(a => a.Country).HasMaxLength(2);
             e.HasIndex(a => a.Domain).IsUnique();
+            // lower(Name) for accounts without a domain (capture matches free-mail leads by company) is created in migration SQL.
             e.HasOne<AppUser>().WithMany().HasForeignKey(a => a.OwnerId).OnDelete(DeleteBehavior.SetNull);
         });
 

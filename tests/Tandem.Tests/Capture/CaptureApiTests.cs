@@ -347,6 +347,35 @@ public abstract class CaptureApiTests(DatabaseProvider provider)
         Assert.Contains("EmailOpen", types);
         Assert.Equal(4, types.Count);
     }
+
+    [Fact]
+    public async Task KeyLookupsReadThroughTheIndexAndLeaveTheSessionAsItWas()
+    {
+        var (app, client) = await StartAsync(provider);
+        await using var _ = app;
+        var created = await client.PostAsync("/api/v1/leads", Json("""{"email":"plan@corp.example","firstName":"Ana"}"""), Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var (found, mode) = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            await db.Database.OpenConnectionAsync(Ct);
+            string[] emails = ["plan@corp.example", "nobody@corp.example"];
+            // Several runs: past the five after which PostgreSQL considers a generic plan.
+            var rows = 0;
+            for (var i = 0; i < 7; i++)
+                rows = (await db.Leads.TagWith(Tandem.Data.KeyLookup.Tag).Where(l => l.Email != null && emails.Contains(l.Email)).ToListAsync(Ct)).Count;
+            var setting = db.Database.IsNpgsql()
+                ? await db.Database.SqlQueryRaw<string>("SELECT current_setting('enable_seqscan') AS \"Value\"").SingleAsync(Ct)
+                : "on";
+            return (rows, setting);
+        });
+        Assert.Equal(1, found);
+        Assert.Equal("on", mode);
+        // The merge path reads the lead through the same tagged lookup.
+        var merged = await client.PostAsync("/api/v1/leads", Json("""{"email":"plan@corp.example","lastName":"Lopes"}"""), Ct);
+        Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
+    }
 }
 
 public sealed class CaptureApiOnSqlite() : CaptureApiTests(DatabaseProvider.Sqlite);

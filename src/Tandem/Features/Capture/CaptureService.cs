@@ -247,8 +247,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         var phones = items.Select(p => p.Input.Phone).OfType<string>().Distinct().ToList();
         var externalIds = items.Where(p => p.Input.ExternalId is not null).Select(p => p.Input.ExternalId!).Distinct().ToList();
 
-        var query = db.Leads.AsQueryable();
-        var existing = await query.Where(l =>
+        var existing = await db.Leads.TagWith(KeyLookup.Tag).Where(l =>
                 (l.Email != null && emails.Contains(l.Email)) ||
                 (l.Phone != null && phones.Contains(l.Phone)) ||
                 (l.ExternalId != null && externalIds.Contains(l.ExternalId)))
@@ -518,13 +517,13 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         var domains = wanted.Keys.Where(k => k.StartsWith("d:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
         var names = wanted.Keys.Where(k => k.StartsWith("n:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
         if (domains.Count > 0)
-            foreach (var a in await db.Accounts.AsNoTracking().Where(a => a.Domain != null && domains.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
+            foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain != null && domains.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
             {
                 result["d:" + a.Domain] = a.Id;
                 accountDirectory.Remember("d:" + a.Domain, a.Id);
             }
         if (names.Count > 0)
-            foreach (var a in await db.Accounts.AsNoTracking().Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).Select(a => new { a.Id, a.Name }).ToListAsync(ct))
+            foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).Select(a => new { a.Id, a.Name }).ToListAsync(ct))
                 result.TryAdd("n:" + a.Name.ToLowerInvariant(), a.Id);
         foreach (var (key, input) in wanted)
         {

@@ -112,6 +112,8 @@ public static class ScoringFacts
             var ids = leadIds as IReadOnlyList<Guid> ?? leadIds.ToList();
             var sql = "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\"" + (withProperties ? ", \"Properties\"" : "")
                 + " FROM \"Activities\" WHERE " + (orderedRange ? "\"LeadId\" BETWEEN $1 AND $2" : "\"LeadId\" = ANY($1)");
+            if (!orderedRange)
+                sql = Data.KeyLookup.Wrap(sql);
             await using var command = new Npgsql.NpgsqlCommand(sql, connection);
             command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as Npgsql.NpgsqlTransaction;
             HashSet<Guid>? wanted = null;

@@ -10,6 +10,8 @@ namespace Tandem.Features.Capture.CsvImport;
 /// Runs one claimed import: streams the file, turns rows into leads, and captures them in batches. Each batch —
 /// leads, activities, error rows, counters and checkpoint — commits in one transaction, so a job restarted after
 /// a crash resumes after its last committed row and never records a row twice. Error rows never stop the import.
+/// Parsing runs one batch ahead of the writes (a bounded hand-off of two batches), so the CSV work of batch N+1
+/// overlaps the database work of batch N and memory stays flat.
 /// </summary>
 public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCatalog catalog, IOptions<ImportOptions> options, TimeProvider clock, ILogger<ImportRunner> log)
 {
@@ -21,14 +23,11 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         public int Rows { get; set; }
         public int Failed { get; set; }
         public int Skipped { get; set; }
-
-        public void Clear()
-        {
-            Inputs.Clear();
-            Sources.Clear();
-            Problems.Clear();
-            Rows = Failed = Skipped = 0;
-        }
+        /// <summary>Rows a dry run found valid (a real import counts created rows from the capture outcomes).</summary>
+        public int Valid { get; set; }
+        /// <summary>The checkpoint after this batch: the last row read and how far into the file.</summary>
+        public int LastRow { get; set; }
+        public long Position { get; set; }
     }
 
     /// <summary>Runs the job to its end (Completed, Failed or Cancelled). On shutdown it puts the job back to Pending.</summary>
@@ -107,13 +106,13 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         counters.Stored = await db.Set<ImportRowError>().CountAsync(e => e.ImportJobId == job.Id, ct);
 
         var batchSize = Math.Max(1, options.Value.BatchSize);
-        var batch = new Batch();
         var clockAtStart = Stopwatch.StartNew();
         var runSecondsBefore = job.RunSeconds;
 
-        async Task<bool> CommitAsync()
+        async Task<bool> CommitAsync(Batch batch)
         {
             await using var tx = job.DryRun ? null : await db.Database.BeginTransactionAsync(ct);
+            counters.RowsCreated += batch.Valid;
             if (batch.Inputs.Count > 0)
             {
                 var outcomes = await capture.CaptureManyAsync(batch.Inputs, context, ct);
@@ -155,8 +154,6 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
             }
             var now = clock.GetUtcNow();
             var seconds = runSecondsBefore + clockAtStart.Elapsed.TotalSeconds;
-            var position = file.Position;
-            var lastRow = reader.RecordNumber;
             var c = counters;
             await db.Set<ImportJob>().Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.RowsRead, c.RowsRead)
@@ -164,53 +161,83 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                 .SetProperty(j => j.RowsMerged, c.RowsMerged)
                 .SetProperty(j => j.RowsSkipped, c.RowsSkipped)
                 .SetProperty(j => j.RowsFailed, c.RowsFailed)
-                .SetProperty(j => j.BytesRead, position)
-                .SetProperty(j => j.LastCommittedRow, lastRow)
+                .SetProperty(j => j.BytesRead, batch.Position)
+                .SetProperty(j => j.LastCommittedRow, batch.LastRow)
                 .SetProperty(j => j.HeartbeatAt, now)
                 .SetProperty(j => j.RunSeconds, seconds), ct);
             if (tx is not null)
                 await tx.CommitAsync(ct);
-            batch.Clear();
             return await db.Set<ImportJob>().Where(j => j.Id == job.Id).Select(j => j.CancelRequested).SingleAsync(ct);
         }
 
-        while (reader.Read())
+        // The reader (CSV parsing and mapping, no database) hands full batches to the writer below; the last batch may be empty.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var handOff = System.Threading.Channels.Channel.CreateBounded<Batch>(
+            new System.Threading.Channels.BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var parsing = Task.Run(async () =>
         {
-            var row = reader.RecordNumber;
-            if (row <= job.LastCommittedRow)
-                continue;
-            var record = reader.Record;
-            batch.Rows++;
-            var (input, problems) = ImportMapping.ToInput(plan, row, record, customKeys);
-            if (problems is not null)
+            try
             {
-                batch.Problems.AddRange(problems);
-                batch.Failed++;
-            }
-            else if (input is null)
-                batch.Skipped++;
-            else if (job.DryRun)
-            {
-                var found = CheckAgainstCatalog(input, snapshot);
-                if (found.Any)
+                var batch = new Batch();
+                while (reader.Read())
                 {
-                    batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, found.ToDictionary()));
-                    batch.Failed++;
+                    var row = reader.RecordNumber;
+                    if (row <= job.LastCommittedRow)
+                        continue;
+                    var record = reader.Record;
+                    batch.Rows++;
+                    var (input, problems) = ImportMapping.ToInput(plan, row, record, customKeys);
+                    if (problems is not null)
+                    {
+                        batch.Problems.AddRange(problems);
+                        batch.Failed++;
+                    }
+                    else if (input is null)
+                        batch.Skipped++;
+                    else if (job.DryRun)
+                    {
+                        var found = CheckAgainstCatalog(input, snapshot);
+                        if (found.Any)
+                        {
+                            batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, found.ToDictionary()));
+                            batch.Failed++;
+                        }
+                        else
+                            batch.Valid++;
+                    }
+                    else
+                    {
+                        batch.Inputs.Add(input);
+                        batch.Sources.Add((row, record));
+                    }
+                    if (batch.Rows >= batchSize)
+                    {
+                        (batch.LastRow, batch.Position) = (reader.RecordNumber, file.Position);
+                        await handOff.Writer.WriteAsync(batch, stop.Token);
+                        batch = new Batch();
+                    }
                 }
-                else
-                    counters.RowsCreated++;
+                (batch.LastRow, batch.Position) = (Math.Max(reader.RecordNumber, job.LastCommittedRow), file.Position);
+                await handOff.Writer.WriteAsync(batch, stop.Token);
+                handOff.Writer.Complete();
             }
-            else
+            catch (Exception ex)
             {
-                batch.Inputs.Add(input);
-                batch.Sources.Add((row, record));
+                handOff.Writer.TryComplete(ex);
             }
-            if (batch.Rows >= batchSize && await CommitAsync())
-                return ImportStatus.Cancelled;
+        }, CancellationToken.None);
+        try
+        {
+            await foreach (var batch in handOff.Reader.ReadAllAsync(ct))
+                if (await CommitAsync(batch))
+                    return ImportStatus.Cancelled;
+            return ImportStatus.Completed;
         }
-        if (await CommitAsync())
-            return ImportStatus.Cancelled;
-        return ImportStatus.Completed;
+        finally
+        {
+            await stop.CancelAsync();
+            await parsing;
+        }
     }
 
     /// <summary>What capture would refuse beyond the row's own fields: unknown campaigns and bad custom-field values (dry run only).</summary>
