@@ -27,8 +27,21 @@ public static class KeyLookup
     private const string Before = "SET enable_seqscan = off;\n";
     private const string After = ";\nRESET enable_seqscan";
 
-    /// <summary>The statement wrapped so that PostgreSQL reads it through an index (for hand-written Npgsql commands).</summary>
-    public static string Wrap(string sql) => Before + sql + After;
+    private static string Wrap(string sql) => Before + sql + After;
+
+    /// <summary>
+    /// A hand-written lookup as a batch: the setting, <paramref name="sql"/> (command 1: add its parameters there) and the reset.
+    /// A batch rather than one command text, because a command with positional parameters (<c>$1</c>) holds a single statement.
+    /// </summary>
+    public static Npgsql.NpgsqlBatch Batch(Npgsql.NpgsqlConnection connection, string sql) => new(connection)
+    {
+        BatchCommands =
+        {
+            new Npgsql.NpgsqlBatchCommand(Before.TrimEnd('\n', ';')),
+            new Npgsql.NpgsqlBatchCommand(sql),
+            new Npgsql.NpgsqlBatchCommand(After.TrimStart(';', '\n')),
+        },
+    };
 
     /// <summary>Wraps EF commands that carry <see cref="Tag"/>; registered on the PostgreSQL context only.</summary>
     public sealed class Interceptor : DbCommandInterceptor

@@ -112,10 +112,12 @@ public static class ScoringFacts
             var ids = leadIds as IReadOnlyList<Guid> ?? leadIds.ToList();
             var sql = "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\"" + (withProperties ? ", \"Properties\"" : "")
                 + " FROM \"Activities\" WHERE " + (orderedRange ? "\"LeadId\" BETWEEN $1 AND $2" : "\"LeadId\" = ANY($1)");
-            if (!orderedRange)
-                sql = Data.KeyLookup.Wrap(sql);
-            await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as Npgsql.NpgsqlTransaction;
+            // A batch (positional parameters allow one statement per command): the id list is a key lookup, kept on its index.
+            await using var batch = orderedRange
+                ? new Npgsql.NpgsqlBatch(connection) { BatchCommands = { new Npgsql.NpgsqlBatchCommand(sql) } }
+                : Data.KeyLookup.Batch(connection, sql);
+            batch.Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as Npgsql.NpgsqlTransaction;
+            var command = orderedRange ? batch.BatchCommands[0] : batch.BatchCommands[1];
             HashSet<Guid>? wanted = null;
             if (orderedRange)
             {
@@ -127,7 +129,7 @@ public static class ScoringFacts
             {
                 command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids.ToArray() });
             }
-            await using var reader = await command.ExecuteReaderAsync(ct);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 if (!ActivityTypes.TryGetValue(reader.GetString(1), out var type) || (wanted is not null && !wanted.Contains(reader.GetGuid(0))))
