@@ -14,7 +14,22 @@ namespace Tandem.Data;
 public static class PostgresBulk
 {
     private sealed record TableShape(string Sql, IClrPropertyGetter[] Getters, string[] Types,
-        Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target);
+        Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target, ColumnWriter[] Writers);
+
+    /// <summary>Writes one value of a column to COPY with its provider type known (Npgsql then reuses the column's binding row after row).</summary>
+    private delegate Task ColumnWriter(NpgsqlBinaryImporter writer, object? value, string dataTypeName, CancellationToken ct);
+
+    private static ColumnWriter WriterFor(IProperty property)
+    {
+        var type = property.GetTypeMapping().Converter?.ProviderClrType ?? property.ClrType;
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        var method = typeof(PostgresBulk).GetMethod(nameof(WriteTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(type);
+        return method.CreateDelegate<ColumnWriter>();
+    }
+
+    private static Task WriteTyped<T>(NpgsqlBinaryImporter writer, object? value, string dataTypeName, CancellationToken ct) =>
+        value is null ? writer.WriteNullAsync(ct) : writer.WriteAsync((T)value, dataTypeName, ct);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, TableShape> Shapes = new();
 
@@ -27,7 +42,8 @@ public static class PostgresBulk
         var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
         var values = string.Join(", ", properties.Select((_, i) => "$" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return new TableShape($"INSERT INTO {target} ({columns}) VALUES ({values})", [.. properties.Select(p => p.GetGetter())],
-            [.. properties.Select(p => BaseType(p.GetColumnType(table)))], [.. properties.Select(p => p.GetTypeMapping().Converter)], columns, target);
+            [.. properties.Select(p => BaseType(p.GetColumnType(table)))], [.. properties.Select(p => p.GetTypeMapping().Converter)], columns, target,
+            [.. properties.Select(WriterFor)]);
     });
 
     private static object? Value(TableShape shape, int i, object entity)
@@ -69,6 +85,36 @@ public static class PostgresBulk
         }
     }
 
+    /// <summary>
+    /// Inserts the rows of one table, skipping each row that conflicts with an existing one on a unique index
+    /// (<c>ON CONFLICT DO NOTHING</c>): a row another transaction is inserting waits for it to commit, then is skipped. For rows that
+    /// several writers may create at once (an account of a shared company domain), so none of them fails; read the ids back after.
+    /// </summary>
+    public static async Task InsertIgnoringConflictsAsync(DbContext db, System.Collections.IList rows, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+            return;
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            var shape = Shape(db, rows[0]!.GetType());
+            await using var batch = new NpgsqlBatch(connection) { Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction };
+            foreach (var entity in rows)
+            {
+                var command = new NpgsqlBatchCommand(shape.Sql + " ON CONFLICT DO NOTHING");
+                for (var i = 0; i < shape.Getters.Length; i++)
+                    command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
+                batch.BatchCommands.Add(command);
+            }
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
     /// <summary>Copies the rows (one list per table, in foreign-key order) with binary COPY, on the context's open connection.</summary>
     public static async Task CopyAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)
     {
@@ -83,12 +129,7 @@ public static class PostgresBulk
             {
                 await writer.StartRowAsync(ct);
                 for (var i = 0; i < shape.Getters.Length; i++)
-                {
-                    if (Value(shape, i, entity!) is { } value)
-                        await writer.WriteAsync(value, shape.Types[i], ct);
-                    else
-                        await writer.WriteNullAsync(ct);
-                }
+                    await shape.Writers[i](writer, Value(shape, i, entity!), shape.Types[i], ct);
             }
             await writer.CompleteAsync(ct);
         }

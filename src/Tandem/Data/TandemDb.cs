@@ -124,7 +124,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Ignore(l => l.DisplayName);
             // One person = one lead: each identifier is unique where present.
             // Indexes on columns that are often empty at capture (no phone, no owner, no persona yet) are partial: a new lead adds no entry
-            // for an empty value, which nobody looks up, and every entry is work on the capture path (decision 010).
+            // for an empty value, which nobody looks up, and every entry is work on the capture path (decision 009).
             e.HasIndex(l => l.Email).IsUnique().HasFilter(NotNull(nameof(Lead.Email)));
             e.HasIndex(l => l.Phone).IsUnique().HasFilter(NotNull(nameof(Lead.Phone)));
             // ExternalId first: capture looks leads up by the id alone, then checks the system.

@@ -217,6 +217,36 @@ public abstract class CsvImportApiTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task AJobResumedAfterBatchesCommittedOutOfOrderSkipsEveryCommittedRow()
+    {
+        var (app, client) = await StartAsync(provider, new Dictionary<string, string?> { ["Tandem:Imports:RunWorker"] = "false", ["Tandem:Imports:BatchSize"] = "7" });
+        await using var _ = app;
+        using var csv = new MemoryStream();
+        CsvImportGenerator.Write(csv, 50, seed: 5);
+        var queued = await StartImportAsync(client, csv.ToArray());
+        var path = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<ImportJob>().Where(j => j.Id == queued.Id).Select(j => j.FilePath).SingleAsync());
+        File.Copy(path, path + ".bak");
+        var worker = app.Services.GetRequiredService<ImportWorker>();
+        Assert.True(await worker.RunNextAsync(Ct));
+        Assert.Equal(50, (await WaitAsync(client, queued.Id)).RowsCreated);
+        var activities = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Activities.CountAsync());
+
+        // The crash: the first batch (rows 2–8) and the third (rows 16–22) were committed, the second was still being written.
+        File.Move(path + ".bak", path);
+        await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<ImportJob>().Where(j => j.Id == queued.Id).ExecuteUpdateAsync(s => s
+            .SetProperty(j => j.Status, ImportStatus.Pending).SetProperty(j => j.LastCommittedRow, 8).SetProperty(j => j.CommittedAhead, "16-22")
+            .SetProperty(j => j.RowsRead, 14).SetProperty(j => j.RowsCreated, 14).SetProperty(j => j.FinishedAt, (DateTimeOffset?)null)));
+        Assert.True(await worker.RunNextAsync(Ct));
+        var resumed = await WaitAsync(client, queued.Id);
+        Assert.Equal((ImportStatus.Completed, 50, 14, 36), (resumed.Status, resumed.RowsRead, resumed.RowsCreated, resumed.RowsMerged));
+        Assert.Equal(50, (await LeadsAsync(app)).Count);
+        // Rows 16–22 were not captured a second time: one new activity per row that was not committed before.
+        Assert.Equal(activities + 50 - 14, await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Activities.CountAsync()));
+        var job = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<ImportJob>().AsNoTracking().SingleAsync(j => j.Id == queued.Id));
+        Assert.Equal((51, (string?)null), (job.LastCommittedRow, job.CommittedAhead));
+    }
+
+    [Fact]
     public async Task PendingImportsCancelAtOnceAndRunningOnesAfterTheirBatch()
     {
         var (app, client) = await StartAsync(provider, new Dictionary<string, string?> { ["Tandem:Imports:RunWorker"] = "false", ["Tandem:Imports:BatchSize"] = "5" });
@@ -236,8 +266,12 @@ public abstract class CsvImportApiTests(DatabaseProvider provider)
         await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<ImportJob>().Where(j => j.Id == running.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.CancelRequested, true)));
         Assert.True(await worker.RunNextAsync(Ct));
         var stopped = await WaitAsync(client, running.Id);
-        Assert.Equal((ImportStatus.Cancelled, 5), (stopped.Status, stopped.RowsRead));
-        Assert.Equal(5, (await LeadsAsync(app)).Count);
+        // The batches being written when the cancel is seen finish (one per writer: several at once on PostgreSQL); no new one starts.
+        var writers = provider == DatabaseProvider.Postgres ? app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ImportOptions>>().Value.Writers : 1;
+        Assert.Equal(ImportStatus.Cancelled, stopped.Status);
+        Assert.InRange(stopped.RowsRead, 5, 5 * writers);
+        Assert.Equal(0, stopped.RowsRead % 5);
+        Assert.Equal(stopped.RowsRead, (await LeadsAsync(app)).Count);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync($"/api/v1/imports/{Guid.CreateVersion7()}/cancel", null, Ct)).StatusCode);
     }
 

@@ -81,21 +81,38 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         if (prepared.Count == 0)
             return outcomes!;
 
+        // Inside a caller's transaction on PostgreSQL (a CSV import commits each batch with its checkpoint) an error aborts the whole
+        // transaction: each attempt runs behind a savepoint, so a failed one is undone alone and can be retried.
+        const string savepoint = "capture";
+        var outer = db.Database.IsNpgsql() ? db.Database.CurrentTransaction : null;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var results = await StoreAsync(prepared, context, ct);
+                if (outer is not null)
+                    await outer.CreateSavepointAsync(savepoint, ct);
+                List<(int Index, CaptureOutcome Outcome)> results;
+                try
+                {
+                    results = await StoreAsync(prepared, context, ct);
+                }
+                catch when (outer is not null)
+                {
+                    await outer.RollbackToSavepointAsync(savepoint, CancellationToken.None);
+                    throw;
+                }
+                if (outer is not null)
+                    await outer.ReleaseSavepointAsync(savepoint, ct);
                 foreach (var (index, outcome) in results)
                     outcomes[index] = outcome;
                 if (_scoreRequested)
                     scoring.Wake();
                 return outcomes!;
             }
-            catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update)))
+            catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update) || IsDeadlock(update)))
             {
                 // Another writer created the same lead or account between our read and our write (or a cached account
-                // was deleted): read again and merge.
+                // was deleted, or two writers — an import's parallel batches — waited on each other's new rows): read again and merge.
                 db.ChangeTracker.Clear();
                 if (IsForeignKeyViolation(ToDbUpdate(ex)!))
                     accountDirectory.Clear();
@@ -185,8 +202,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     /// <summary>
     /// Writes the new rows without EF's update pipeline — binary COPY for bulk, one batch of prepared INSERTs for
     /// small groups — and EF's UPDATEs for merged leads, atomically: inside the caller's transaction (a CSV import
-    /// commits each batch with its checkpoint) behind a savepoint so a failed write can be retried, or in a
-    /// transaction of its own. With nothing to update, a small INSERT batch is atomic by itself (one round trip).
+    /// commits each batch with its checkpoint; the attempt has its savepoint), or in a transaction of its own. With nothing to update, a small INSERT batch is atomic by itself (one round trip).
     /// </summary>
     private async Task SavePostgresAsync(bool bulk, NewRows added, CancellationToken ct)
     {
@@ -201,23 +217,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 await db.SaveChangesAsync(ct);
         }
 
-        if (db.Database.CurrentTransaction is { } outer)
-        {
-            const string savepoint = "capture";
-            await outer.CreateSavepointAsync(savepoint, ct);
-            try
-            {
-                await WriteAsync();
-                await outer.ReleaseSavepointAsync(savepoint, ct);
-            }
-            catch
-            {
-                await outer.RollbackToSavepointAsync(savepoint, CancellationToken.None);
-                throw;
-            }
-            return;
-        }
-        if (!bulk && !hasUpdates)
+        // Inside a caller's transaction: CaptureManyAsync put a savepoint before this attempt.
+        if (db.Database.CurrentTransaction is not null || (!bulk && !hasUpdates))
         {
             await WriteAsync();
             return;
@@ -365,8 +366,11 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             await db.SaveChangesAsync(ct);
         }
         db.ChangeTracker.Clear();
-        foreach (var account in added.Accounts)
-            accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);
+        // Inside a caller's transaction (an import batch) the new accounts are not committed yet: another writer must not use their
+        // ids before they are (it would fail its foreign-key check); the next lookup finds and remembers them once committed.
+        if (db.Database.CurrentTransaction is null)
+            foreach (var account in added.Accounts)
+                accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);
         return results;
     }
 
@@ -525,6 +529,9 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         if (names.Count > 0)
             foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).Select(a => new { a.Id, a.Name }).ToListAsync(ct))
                 result.TryAdd("n:" + a.Name.ToLowerInvariant(), a.Id);
+        // Inside a caller's transaction on PostgreSQL (an import batch, with other batches written at once) new domain accounts are
+        // inserted first, skipping any another writer is creating, then read back: two writers never fail on the same company.
+        var shared = db.Database.IsNpgsql() && db.Database.CurrentTransaction is not null ? new List<Account>() : null;
         foreach (var (key, input) in wanted)
         {
             if (result.ContainsKey(key))
@@ -539,8 +546,22 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 Country = input.Country,
                 CreatedAt = now,
             };
+            if (isDomain && shared is not null)
+            {
+                shared.Add(account);
+                continue;
+            }
             added.Accounts.Add(account);
             result[key] = account.Id;
+        }
+        if (shared is { Count: > 0 })
+        {
+            // Always in the same order, so two writers inserting the same companies wait for each other instead of deadlocking.
+            shared.Sort((x, y) => string.CompareOrdinal(x.Domain, y.Domain));
+            await PostgresBulk.InsertIgnoringConflictsAsync(db, shared, ct);
+            var created = shared.Select(a => a.Domain!).ToList();
+            foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain != null && created.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
+                result["d:" + a.Domain] = a.Id;
         }
         return result;
     }
@@ -564,6 +585,9 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode == 787,
         _ => false,
     };
+
+    /// <summary>PostgreSQL aborted this writer to break a deadlock with another one: the write can simply be tried again.</summary>
+    internal static bool IsDeadlock(DbUpdateException ex) => ex.InnerException is Npgsql.PostgresException { SqlState: "40P01" };
 
     internal static bool IsUniqueViolation(DbUpdateException ex) => ex.InnerException switch
     {

@@ -267,6 +267,10 @@ namespace Tandem.Data.Migrations.Postgres
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("boolean");
 
+                    b.Property<string>("CommittedAhead")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 

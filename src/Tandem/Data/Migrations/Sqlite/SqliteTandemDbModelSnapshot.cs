@@ -255,6 +255,10 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<bool>("CancelRequested")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("CommittedAhead")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 

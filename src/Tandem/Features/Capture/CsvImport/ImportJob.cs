@@ -42,6 +42,11 @@ public sealed class ImportJob
     public long BytesRead { get; set; }
     /// <summary>File row number up to which every row is committed: a restarted job resumes after it.</summary>
     public int LastCommittedRow { get; set; }
+    /// <summary>
+    /// Row ranges committed beyond <see cref="LastCommittedRow"/> (<c>"36-42,50-56"</c>): batches are written by several writers
+    /// at once, so a later batch can commit before an earlier one; a restarted job skips these rows too.
+    /// </summary>
+    public string? CommittedAhead { get; set; }
 
     public Guid? CreatedByUserId { get; set; }
     public required string CreatedBy { get; set; }
@@ -67,6 +72,7 @@ public sealed class ImportJob
             e.Property(j => j.Policy).HasConversion<string>().HasMaxLength(16);
             e.Property(j => j.Status).HasConversion<string>().HasMaxLength(16);
             e.Property(j => j.Error).HasMaxLength(2000);
+            e.Property(j => j.CommittedAhead).HasMaxLength(4000);
             e.Property(j => j.CreatedBy).HasMaxLength(256);
             e.Property(j => j.RunningOn).HasMaxLength(200);
             e.HasIndex(j => new { j.Status, j.CreatedAt });
@@ -107,7 +113,12 @@ public sealed class ImportOptions
     /// <summary>Where uploads wait for their import; relative to the working directory. Share it between instances, or the instance that received a file runs it.</summary>
     public string Folder { get; set; } = "data/imports";
     /// <summary>Rows per <c>CaptureManyAsync</c> call and per checkpoint.</summary>
-    public int BatchSize { get; set; } = 1000;
+    public int BatchSize { get; set; } = 2500;
+    /// <summary>
+    /// Batches written at once on PostgreSQL, each in its own transaction, so the database works on one batch while Tandem prepares
+    /// the next (SQLite has a single writer: always 1; dry runs write nothing: 1).
+    /// </summary>
+    public int Writers { get; set; } = 3;
     /// <summary>How often an idle worker looks for pending imports.</summary>
     public double PollSeconds { get; set; } = 2;
     /// <summary>A running import whose heartbeat is older than this is considered crashed and is resumed.</summary>

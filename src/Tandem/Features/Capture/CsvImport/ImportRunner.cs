@@ -9,11 +9,14 @@ namespace Tandem.Features.Capture.CsvImport;
 /// <summary>
 /// Runs one claimed import: streams the file, turns rows into leads, and captures them in batches. Each batch —
 /// leads, activities, error rows, counters and checkpoint — commits in one transaction, so a job restarted after
-/// a crash resumes after its last committed row and never records a row twice. Error rows never stop the import.
-/// Parsing runs one batch ahead of the writes (a bounded hand-off of two batches), so the CSV work of batch N+1
-/// overlaps the database work of batch N and memory stays flat.
+/// a crash resumes after its committed rows and never records a row twice. Error rows never stop the import.
+/// Parsing runs ahead of the writes (a bounded hand-off), and on PostgreSQL <see cref="ImportOptions.Writers"/> batches are
+/// written at once, each by its own connection: the database inserts one batch while Tandem prepares the next, and memory
+/// stays flat. Batches may then commit out of order: the checkpoint is the row up to which everything is committed plus the
+/// ranges committed beyond it (<see cref="ImportJob.CommittedAhead"/>), and a restarted job skips both.
 /// </summary>
-public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCatalog catalog, IOptions<ImportOptions> options, TimeProvider clock, ILogger<ImportRunner> log)
+public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCatalog catalog, IOptions<ImportOptions> options, TimeProvider clock,
+    ILogger<ImportRunner> log, IServiceScopeFactory scopes)
 {
     private sealed class Batch
     {
@@ -25,8 +28,10 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         public int Skipped { get; set; }
         /// <summary>Rows a dry run found valid (a real import counts created rows from the capture outcomes).</summary>
         public int Valid { get; set; }
-        /// <summary>The checkpoint after this batch: the last row read and how far into the file.</summary>
+        /// <summary>The file rows this batch covers (rows in it that were committed before are skipped, not re-read).</summary>
+        public int FirstRow { get; set; }
         public int LastRow { get; set; }
+        /// <summary>How far into the file the batch ends (progress).</summary>
         public long Position { get; set; }
     }
 
@@ -45,7 +50,8 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
             await db.Set<ImportJob>().Where(j => j.Id == jobId && j.Status == ImportStatus.Running)
                 .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, ImportStatus.Pending).SetProperty(j => j.RunningOn, (string?)null), CancellationToken.None);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or DbUpdateException or InvalidOperationException or CsvHelper.CsvFormatException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or DbUpdateException or InvalidOperationException or CsvHelper.CsvFormatException
+            or System.Data.Common.DbException)
         {
             log.LogError(ex, "Import {ImportId} failed", jobId);
             db.ChangeTracker.Clear();
@@ -83,6 +89,22 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         }
     }
 
+    /// <summary>
+    /// The job's progress as this run knows it: counters and the checkpoint. Writers change it under a lock that also covers their
+    /// job UPDATE and COMMIT, so the last commit always carries the newest state; a writer whose commit fails leaves it unchanged.
+    /// </summary>
+    private sealed class Progress(ImportJob job)
+    {
+        public readonly Lock Gate = new();
+        /// <summary>Held from a writer's job UPDATE to its COMMIT.</summary>
+        public readonly SemaphoreSlim CommitGate = new(1, 1);
+        public volatile bool Cancelled;
+        public int RowsRead = job.RowsRead, RowsCreated = job.RowsCreated, RowsMerged = job.RowsMerged, RowsSkipped = job.RowsSkipped,
+            RowsFailed = job.RowsFailed, StoredErrors;
+        public long BytesRead = job.BytesRead;
+        public Checkpoint Committed = Checkpoint.Parse(job.LastCommittedRow, job.CommittedAhead);
+    }
+
     private async Task<ImportStatus> ProcessAsync(ImportJob job, CancellationToken ct)
     {
         var settings = ImportService.DeserializeSettings(job.Settings) ?? new ImportSettings();
@@ -100,22 +122,25 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
             ?? throw new InvalidDataException($"The mapping no longer fits: {errors.Summary()}");
 
         var context = new CaptureContext($"import:{job.Id}", ActivityType.LeadCaptured, job.CreatedByUserId, plan.Policy);
-        var counters = (job.RowsRead, job.RowsCreated, job.RowsMerged, job.RowsSkipped, job.RowsFailed, Stored: 0);
+        var progress = new Progress(job);
         // Rows after the checkpoint may have been half-reported by a run that crashed outside a transaction (dry runs): start clean.
-        await db.Set<ImportRowError>().Where(e => e.ImportJobId == job.Id && e.Row > job.LastCommittedRow).ExecuteDeleteAsync(ct);
-        counters.Stored = await db.Set<ImportRowError>().CountAsync(e => e.ImportJobId == job.Id, ct);
+        if (job.DryRun || job.CommittedAhead is null)
+            await db.Set<ImportRowError>().Where(e => e.ImportJobId == job.Id && e.Row > job.LastCommittedRow).ExecuteDeleteAsync(ct);
+        progress.StoredErrors = await db.Set<ImportRowError>().CountAsync(e => e.ImportJobId == job.Id, ct);
 
         var batchSize = Math.Max(1, options.Value.BatchSize);
+        var writers = job.DryRun || !db.Database.IsNpgsql() ? 1 : Math.Clamp(options.Value.Writers, 1, 8);
         var clockAtStart = Stopwatch.StartNew();
         var runSecondsBefore = job.RunSeconds;
 
-        async Task<bool> CommitAsync(Batch batch)
+        // One writer: its own database context and capture service (the first uses this runner's), one transaction per batch.
+        async Task<bool> CommitAsync(TandemDb wdb, CaptureService wcapture, Batch batch)
         {
-            await using var tx = job.DryRun ? null : await db.Database.BeginTransactionAsync(ct);
-            counters.RowsCreated += batch.Valid;
+            await using var tx = job.DryRun ? null : await wdb.Database.BeginTransactionAsync(ct);
+            int created = batch.Valid, merged = 0, skipped = batch.Skipped, failed = batch.Failed;
             if (batch.Inputs.Count > 0)
             {
-                var outcomes = await capture.CaptureManyAsync(batch.Inputs, context, ct);
+                var outcomes = await wcapture.CaptureManyAsync(batch.Inputs, context, ct);
                 for (var i = 0; i < outcomes.Count; i++)
                 {
                     var outcome = outcomes[i];
@@ -123,23 +148,25 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     {
                         var (row, record) = batch.Sources[i];
                         batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, outcome.Errors!));
-                        batch.Failed++;
+                        failed++;
                     }
                     else if (outcome.Created)
-                        counters.RowsCreated++;
+                        created++;
                     else if (plan.Policy == MergePolicy.SkipExisting)
-                        counters.RowsSkipped++;
+                        skipped++;
                     else
-                        counters.RowsMerged++;
+                        merged++;
                 }
             }
-            counters.RowsRead += batch.Rows;
-            counters.RowsFailed += batch.Failed;
-            counters.RowsSkipped += batch.Skipped;
-            var room = Math.Max(0, options.Value.MaxStoredErrors - counters.Stored);
-            if (room > 0 && batch.Problems.Count > 0)
+            int room;
+            lock (progress.Gate)
             {
-                db.Set<ImportRowError>().AddRange(batch.Problems.Take(room).Select(p => new ImportRowError
+                room = Math.Clamp(options.Value.MaxStoredErrors - progress.StoredErrors, 0, batch.Problems.Count);
+                progress.StoredErrors += room;
+            }
+            if (room > 0)
+            {
+                wdb.Set<ImportRowError>().AddRange(batch.Problems.Take(room).Select(p => new ImportRowError
                 {
                     ImportJobId = job.Id,
                     Row = p.Row,
@@ -148,41 +175,58 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     Value = Cut(p.Value, ImportRowError.MaxValueLength),
                     Message = Cut(p.Message, 1000)!,
                 }));
-                counters.Stored += Math.Min(room, batch.Problems.Count);
-                await db.SaveChangesAsync(ct);
-                db.ChangeTracker.Clear();
+                await wdb.SaveChangesAsync(ct);
+                wdb.ChangeTracker.Clear();
             }
-            var now = clock.GetUtcNow();
-            var seconds = runSecondsBefore + clockAtStart.Elapsed.TotalSeconds;
-            var c = counters;
-            await db.Set<ImportJob>().Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.RowsRead, c.RowsRead)
-                .SetProperty(j => j.RowsCreated, c.RowsCreated)
-                .SetProperty(j => j.RowsMerged, c.RowsMerged)
-                .SetProperty(j => j.RowsSkipped, c.RowsSkipped)
-                .SetProperty(j => j.RowsFailed, c.RowsFailed)
-                .SetProperty(j => j.BytesRead, batch.Position)
-                .SetProperty(j => j.LastCommittedRow, batch.LastRow)
-                .SetProperty(j => j.HeartbeatAt, now)
-                .SetProperty(j => j.RunSeconds, seconds), ct);
-            if (tx is not null)
-                await tx.CommitAsync(ct);
-            return await db.Set<ImportJob>().Where(j => j.Id == job.Id).Select(j => j.CancelRequested).SingleAsync(ct);
+
+            // The job row: counters and checkpoint as they will be once this batch is committed. The lock keeps the UPDATE and the
+            // COMMIT of every writer in the same order as their changes to the progress, so the row always ends with the newest state.
+            await progress.CommitGate.WaitAsync(ct);
+            try
+            {
+                var c = (Read: progress.RowsRead + batch.Rows, Created: progress.RowsCreated + created, Merged: progress.RowsMerged + merged,
+                    Skipped: progress.RowsSkipped + skipped, Failed: progress.RowsFailed + failed, Bytes: Math.Max(progress.BytesRead, batch.Position));
+                var committed = progress.Committed.With(batch.FirstRow, batch.LastRow);
+                var now = clock.GetUtcNow();
+                var seconds = runSecondsBefore + clockAtStart.Elapsed.TotalSeconds;
+                var (last, ahead) = (committed.Contiguous, committed.AheadText);
+                await wdb.Set<ImportJob>().Where(j => j.Id == job.Id).ExecuteUpdateAsync(s => s
+                    .SetProperty(j => j.RowsRead, c.Read)
+                    .SetProperty(j => j.RowsCreated, c.Created)
+                    .SetProperty(j => j.RowsMerged, c.Merged)
+                    .SetProperty(j => j.RowsSkipped, c.Skipped)
+                    .SetProperty(j => j.RowsFailed, c.Failed)
+                    .SetProperty(j => j.BytesRead, c.Bytes)
+                    .SetProperty(j => j.LastCommittedRow, last)
+                    .SetProperty(j => j.CommittedAhead, ahead)
+                    .SetProperty(j => j.HeartbeatAt, now)
+                    .SetProperty(j => j.RunSeconds, seconds), ct);
+                if (tx is not null)
+                    await tx.CommitAsync(ct);
+                (progress.RowsRead, progress.RowsCreated, progress.RowsMerged, progress.RowsSkipped, progress.RowsFailed, progress.BytesRead) = c;
+                progress.Committed = committed;
+            }
+            finally
+            {
+                progress.CommitGate.Release();
+            }
+            return await wdb.Set<ImportJob>().Where(j => j.Id == job.Id).Select(j => j.CancelRequested).SingleAsync(ct);
         }
 
-        // The reader (CSV parsing and mapping, no database) hands full batches to the writer below; the last batch may be empty.
+        // The reader (CSV parsing and mapping, no database) hands full batches to the writers below; the last batch may be empty.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var handOff = System.Threading.Channels.Channel.CreateBounded<Batch>(
-            new System.Threading.Channels.BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+            new System.Threading.Channels.BoundedChannelOptions(writers + 1) { SingleReader = writers == 1, SingleWriter = true });
+        var skip = progress.Committed;
         var parsing = Task.Run(async () =>
         {
             try
             {
-                var batch = new Batch();
+                var batch = new Batch { FirstRow = job.LastCommittedRow + 1 };
                 while (reader.Read())
                 {
                     var row = reader.RecordNumber;
-                    if (row <= job.LastCommittedRow)
+                    if (skip.Contains(row))
                         continue;
                     var record = reader.Record;
                     batch.Rows++;
@@ -214,7 +258,7 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     {
                         (batch.LastRow, batch.Position) = (reader.RecordNumber, file.Position);
                         await handOff.Writer.WriteAsync(batch, stop.Token);
-                        batch = new Batch();
+                        batch = new Batch { FirstRow = reader.RecordNumber + 1 };
                     }
                 }
                 (batch.LastRow, batch.Position) = (Math.Max(reader.RecordNumber, job.LastCommittedRow), file.Position);
@@ -226,12 +270,44 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                 handOff.Writer.TryComplete(ex);
             }
         }, CancellationToken.None);
+
+        async Task WriteAsync(int writer)
+        {
+            // Every writer has its own context (a connection and a transaction of its own); the first uses this runner's.
+            await using var scope = scopes.CreateAsyncScope();
+            var (wdb, wcapture) = writer == 0 ? (db, capture)
+                : (scope.ServiceProvider.GetRequiredService<TandemDb>(), scope.ServiceProvider.GetRequiredService<CaptureService>());
+            try
+            {
+                while (!progress.Cancelled && await handOff.Reader.WaitToReadAsync(stop.Token))
+                    if (handOff.Reader.TryRead(out var batch) && await CommitAsync(wdb, wcapture, batch))
+                    {
+                        // Cancelled by a user: the batches already being written finish, nothing new starts.
+                        progress.Cancelled = true;
+                        await stop.CancelAsync();
+                    }
+            }
+            catch (OperationCanceledException) when (progress.Cancelled && !ct.IsCancellationRequested)
+            {
+            }
+            catch
+            {
+                // One writer failed: the others stop at once (their open batch rolls back), and the error is the job's.
+                await stop.CancelAsync();
+                throw;
+            }
+        }
+
         try
         {
-            await foreach (var batch in handOff.Reader.ReadAllAsync(ct))
-                if (await CommitAsync(batch))
-                    return ImportStatus.Cancelled;
-            return ImportStatus.Completed;
+            var running = Enumerable.Range(0, writers).Select(WriteAsync).ToList();
+            await Task.WhenAll(running).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (running.FirstOrDefault(t => t.IsFaulted && t.Exception!.InnerException is not OperationCanceledException) is { } failedWriter)
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failedWriter.Exception!.InnerException!);
+            ct.ThrowIfCancellationRequested();
+            if (running.FirstOrDefault(t => t.IsFaulted || t.IsCanceled) is { } other)
+                await other;
+            return progress.Cancelled ? ImportStatus.Cancelled : ImportStatus.Completed;
         }
         finally
         {
@@ -257,4 +333,58 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
     }
 
     private static string? Cut(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+}
+
+/// <summary>
+/// The rows of an import that are committed: every row up to <see cref="Contiguous"/>, plus ranges beyond it committed by writers
+/// that finished before an earlier batch. Immutable: a writer builds the next value and keeps it once its commit succeeded.
+/// </summary>
+internal sealed record Checkpoint(int Contiguous, IReadOnlyList<(int First, int Last)> Ahead)
+{
+    public static Checkpoint Parse(int contiguous, string? ahead)
+    {
+        var ranges = new List<(int, int)>();
+        foreach (var part in (ahead ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var dash = part.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && int.TryParse(part[..dash], System.Globalization.CultureInfo.InvariantCulture, out var first) &&
+                int.TryParse(part[(dash + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var last))
+                ranges.Add((first, last));
+        }
+        return Normalize(contiguous, ranges);
+    }
+
+    public bool Contains(int row) => row <= Contiguous || Ahead.Any(r => row >= r.First && row <= r.Last);
+
+    /// <summary>With the rows <paramref name="first"/>..<paramref name="last"/> committed too.</summary>
+    public Checkpoint With(int first, int last) => first > last ? this : Normalize(Contiguous, [.. Ahead, (first, last)]);
+
+    /// <summary>The ranges beyond <see cref="Contiguous"/> as stored in <see cref="ImportJob.CommittedAhead"/>, or null when there are none.</summary>
+    public string? AheadText => Ahead.Count == 0 ? null
+        : string.Join(",", Ahead.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.First}-{r.Last}")));
+
+    private static Checkpoint Normalize(int contiguous, List<(int First, int Last)> ranges)
+    {
+        var merged = new List<(int First, int Last)>();
+        foreach (var (first, last) in ranges.Where(r => r.First <= r.Last).OrderBy(r => r.First))
+        {
+            if (last <= contiguous)
+                continue;
+            if (first <= contiguous + 1)
+            {
+                contiguous = last;
+                while (merged.Count > 0 && merged[0].First <= contiguous + 1)
+                {
+                    contiguous = Math.Max(contiguous, merged[0].Last);
+                    merged.RemoveAt(0);
+                }
+                continue;
+            }
+            if (merged.Count > 0 && first <= merged[^1].Last + 1)
+                merged[^1] = (merged[^1].First, Math.Max(merged[^1].Last, last));
+            else
+                merged.Add((first, last));
+        }
+        return new Checkpoint(contiguous, merged);
+    }
 }
