@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CSV import at scale: a throwaway PostgreSQL, a Release build of Tandem, a generated CSV of N rows uploaded to
 # POST /api/v1/imports and followed to the end; the raw ceiling is PostgreSQL's binary COPY of 1M lead-shaped rows,
-# measured in the same run. Usage: bench/import.sh [rows]      Results: artifacts/bench/import.md
+# measured in the same run (after the import). Usage: bench/import.sh [rows]      Results: artifacts/bench/import.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -23,9 +23,6 @@ echo "==> PostgreSQL (default durability settings)"
 start_postgres
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE ceiling" -c "CREATE DATABASE tandem" >/dev/null
 
-echo "==> Ceiling: COPY"
-$driver ceiling-copy --pg "$PG_SERVER;Database=ceiling" --rows 1000000 | tee "$out/import-ceiling-copy.txt"
-
 echo "==> Tandem (Release, PostgreSQL): import of $rows generated rows"
 export Tandem__Database__Provider=Postgres ConnectionStrings__Tandem="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=tandem" \
   ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Tandem__Imports__Folder="$out/imports"
@@ -38,6 +35,12 @@ wait_http "http://127.0.0.1:$port"
 $driver import --url "http://127.0.0.1:$port" --key "$key" --rows "$rows" --file "$out/import-$rows.csv" | tee "$out/import.txt"
 rss=$(awk '/VmHWM/{print $2}' "/proc/$tandem_pid/status" 2>/dev/null || echo 0)
 leads=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d tandem -Atc 'SELECT count(*) FROM "Leads"')
+kill "$tandem_pid"; wait "$tandem_pid" 2>/dev/null || true; tandem_pid=""
+
+# COPY last, as in run.sh: a million fresh rows leave PostgreSQL checkpointing and autovacuuming for a while, which would
+# slow whatever runs next.
+echo "==> Ceiling: COPY"
+$driver ceiling-copy --pg "$PG_SERVER;Database=ceiling" --rows 1000000 | tee "$out/import-ceiling-copy.txt"
 
 line=$(grep '^RESULT import' "$out/import.txt")
 seconds=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$line"); per_s=$(sed -n 's/.*rows_per_s=\([0-9]*\).*/\1/p' <<<"$line")
