@@ -16,20 +16,49 @@ public static class PostgresBulk
     private sealed record TableShape(string Sql, IClrPropertyGetter[] Getters, string[] Types,
         Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter?[] Converters, string Columns, string Target, ColumnWriter[] Writers);
 
-    /// <summary>Writes one value of a column to COPY with its provider type known (Npgsql then reuses the column's binding row after row).</summary>
-    private delegate Task ColumnWriter(NpgsqlBinaryImporter writer, object? value, string dataTypeName, CancellationToken ct);
+    /// <summary>Writes one column of an entity to COPY: read, converted and written with its types known, without boxing.</summary>
+    private delegate Task ColumnWriter(object entity, NpgsqlBinaryImporter writer, CancellationToken ct);
 
-    private static ColumnWriter WriterFor(IProperty property)
+    private static readonly System.Reflection.MethodInfo WriteValue = typeof(NpgsqlBinaryImporter).GetMethods()
+        .Single(m => m.Name == nameof(NpgsqlBinaryImporter.WriteAsync) && m.IsGenericMethodDefinition && m.GetParameters() is [_, { ParameterType: var t }, _] && t == typeof(string));
+
+    private static readonly System.Reflection.MethodInfo WriteNull = typeof(NpgsqlBinaryImporter).GetMethod(nameof(NpgsqlBinaryImporter.WriteNullAsync))!;
+
+    /// <summary>
+    /// <c>(entity, writer, ct) =&gt; value is null ? writer.WriteNullAsync(ct) : writer.WriteAsync(convert(value), dataTypeName, ct)</c>, compiled
+    /// from the property's member and its value converter; shadow properties fall back to EF's (boxing) getter.
+    /// </summary>
+    private static ColumnWriter WriterFor(IProperty property, IClrPropertyGetter getter, string dataTypeName)
     {
-        var type = property.GetTypeMapping().Converter?.ProviderClrType ?? property.ClrType;
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        var method = typeof(PostgresBulk).GetMethod(nameof(WriteTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
-            .MakeGenericMethod(type);
-        return method.CreateDelegate<ColumnWriter>();
-    }
+        var converter = property.GetTypeMapping().Converter;
+        if (property.PropertyInfo is not { CanRead: true } member)
+            return (entity, writer, ct) => getter.GetClrValueUsingContainingEntity(entity) is { } value
+                ? writer.WriteAsync(converter is null ? value : converter.ConvertToProvider(value)!, dataTypeName, ct)
+                : writer.WriteNullAsync(ct);
 
-    private static Task WriteTyped<T>(NpgsqlBinaryImporter writer, object? value, string dataTypeName, CancellationToken ct) =>
-        value is null ? writer.WriteNullAsync(ct) : writer.WriteAsync((T)value, dataTypeName, ct);
+        var entity = System.Linq.Expressions.Expression.Parameter(typeof(object), "entity");
+        var writerParameter = System.Linq.Expressions.Expression.Parameter(typeof(NpgsqlBinaryImporter), "writer");
+        var ct = System.Linq.Expressions.Expression.Parameter(typeof(CancellationToken), "ct");
+        var read = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(entity, member.DeclaringType!), member);
+        var local = System.Linq.Expressions.Expression.Variable(read.Type, "value");
+        var underlying = Nullable.GetUnderlyingType(read.Type);
+        System.Linq.Expressions.Expression present = underlying is null ? local : System.Linq.Expressions.Expression.Property(local, "Value");
+        if (converter is not null)
+        {
+            var convert = converter.ConvertToProviderExpression;
+            present = System.Linq.Expressions.Expression.Invoke(convert,
+                present.Type == convert.Parameters[0].Type ? present : System.Linq.Expressions.Expression.Convert(present, convert.Parameters[0].Type));
+        }
+        var write = System.Linq.Expressions.Expression.Call(writerParameter, WriteValue.MakeGenericMethod(present.Type), present,
+            System.Linq.Expressions.Expression.Constant(dataTypeName), ct);
+        System.Linq.Expressions.Expression body = underlying is not null || !read.Type.IsValueType
+            ? System.Linq.Expressions.Expression.Condition(
+                System.Linq.Expressions.Expression.Equal(local, System.Linq.Expressions.Expression.Constant(null, read.Type)),
+                System.Linq.Expressions.Expression.Call(writerParameter, WriteNull, ct), write, typeof(Task))
+            : write;
+        var block = System.Linq.Expressions.Expression.Block(typeof(Task), [local], System.Linq.Expressions.Expression.Assign(local, read), body);
+        return System.Linq.Expressions.Expression.Lambda<ColumnWriter>(block, entity, writerParameter, ct).Compile();
+    }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, TableShape> Shapes = new();
 
@@ -43,7 +72,7 @@ public static class PostgresBulk
         var values = string.Join(", ", properties.Select((_, i) => "$" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return new TableShape($"INSERT INTO {target} ({columns}) VALUES ({values})", [.. properties.Select(p => p.GetGetter())],
             [.. properties.Select(p => BaseType(p.GetColumnType(table)))], [.. properties.Select(p => p.GetTypeMapping().Converter)], columns, target,
-            [.. properties.Select(WriterFor)]);
+            [.. properties.Select(p => WriterFor(p, p.GetGetter(), BaseType(p.GetColumnType(table))))]);
     });
 
     private static object? Value(TableShape shape, int i, object entity)
@@ -128,8 +157,8 @@ public static class PostgresBulk
             foreach (var entity in rows)
             {
                 await writer.StartRowAsync(ct);
-                for (var i = 0; i < shape.Getters.Length; i++)
-                    await shape.Writers[i](writer, Value(shape, i, entity!), shape.Types[i], ct);
+                foreach (var column in shape.Writers)
+                    await column(entity!, writer, ct);
             }
             await writer.CompleteAsync(ct);
         }
