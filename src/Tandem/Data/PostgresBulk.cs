@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
@@ -36,28 +37,28 @@ public static class PostgresBulk
                 ? writer.WriteAsync(converter is null ? value : converter.ConvertToProvider(value)!, dataTypeName, ct)
                 : writer.WriteNullAsync(ct);
 
-        var entity = System.Linq.Expressions.Expression.Parameter(typeof(object), "entity");
-        var writerParameter = System.Linq.Expressions.Expression.Parameter(typeof(NpgsqlBinaryImporter), "writer");
-        var ct = System.Linq.Expressions.Expression.Parameter(typeof(CancellationToken), "ct");
-        var read = System.Linq.Expressions.Expression.Property(System.Linq.Expressions.Expression.Convert(entity, member.DeclaringType!), member);
-        var local = System.Linq.Expressions.Expression.Variable(read.Type, "value");
+        var entity = Expression.Parameter(typeof(object), "entity");
+        var writerParameter = Expression.Parameter(typeof(NpgsqlBinaryImporter), "writer");
+        var ct = Expression.Parameter(typeof(CancellationToken), "ct");
+        var read = Expression.Property(Expression.Convert(entity, member.DeclaringType!), member);
+        var local = Expression.Variable(read.Type, "value");
         var underlying = Nullable.GetUnderlyingType(read.Type);
-        System.Linq.Expressions.Expression present = underlying is null ? local : System.Linq.Expressions.Expression.Property(local, "Value");
+        Expression present = underlying is null ? local : Expression.Property(local, "Value");
         if (converter is not null)
         {
             var convert = converter.ConvertToProviderExpression;
-            present = System.Linq.Expressions.Expression.Invoke(convert,
-                present.Type == convert.Parameters[0].Type ? present : System.Linq.Expressions.Expression.Convert(present, convert.Parameters[0].Type));
+            present = Expression.Invoke(convert,
+                present.Type == convert.Parameters[0].Type ? present : Expression.Convert(present, convert.Parameters[0].Type));
         }
-        var write = System.Linq.Expressions.Expression.Call(writerParameter, WriteValue.MakeGenericMethod(present.Type), present,
-            System.Linq.Expressions.Expression.Constant(dataTypeName), ct);
-        System.Linq.Expressions.Expression body = underlying is not null || !read.Type.IsValueType
-            ? System.Linq.Expressions.Expression.Condition(
-                System.Linq.Expressions.Expression.Equal(local, System.Linq.Expressions.Expression.Constant(null, read.Type)),
-                System.Linq.Expressions.Expression.Call(writerParameter, WriteNull, ct), write, typeof(Task))
+        var write = Expression.Call(writerParameter, WriteValue.MakeGenericMethod(present.Type), present,
+            Expression.Constant(dataTypeName), ct);
+        Expression body = underlying is not null || !read.Type.IsValueType
+            ? Expression.Condition(
+                Expression.Equal(local, Expression.Constant(null, read.Type)),
+                Expression.Call(writerParameter, WriteNull, ct), write, typeof(Task))
             : write;
-        var block = System.Linq.Expressions.Expression.Block(typeof(Task), [local], System.Linq.Expressions.Expression.Assign(local, read), body);
-        return System.Linq.Expressions.Expression.Lambda<ColumnWriter>(block, entity, writerParameter, ct).Compile();
+        var block = Expression.Block(typeof(Task), [local], Expression.Assign(local, read), body);
+        return Expression.Lambda<ColumnWriter>(block, entity, writerParameter, ct).Compile();
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, TableShape> Shapes = new();
@@ -85,7 +86,10 @@ public static class PostgresBulk
     /// Inserts the rows (one list per table, in foreign-key order) as one batch of prepared INSERTs. Without an explicit
     /// transaction the batch is atomic on its own.
     /// </summary>
-    public static async Task InsertAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)
+    public static Task InsertAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct) =>
+        InsertAsync(db, tables, "", ct);
+
+    private static async Task InsertAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, string suffix, CancellationToken ct)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(ct);
@@ -99,7 +103,7 @@ public static class PostgresBulk
                 var shape = Shape(db, rows[0]!.GetType());
                 foreach (var entity in rows)
                 {
-                    var command = new NpgsqlBatchCommand(shape.Sql);
+                    var command = new NpgsqlBatchCommand(shape.Sql + suffix);
                     for (var i = 0; i < shape.Getters.Length; i++)
                         command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
                     batch.BatchCommands.Add(command);
@@ -119,30 +123,8 @@ public static class PostgresBulk
     /// (<c>ON CONFLICT DO NOTHING</c>): a row another transaction is inserting waits for it to commit, then is skipped. For rows that
     /// several writers may create at once (an account of a shared company domain), so none of them fails; read the ids back after.
     /// </summary>
-    public static async Task InsertIgnoringConflictsAsync(DbContext db, System.Collections.IList rows, CancellationToken ct)
-    {
-        if (rows.Count == 0)
-            return;
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            var shape = Shape(db, rows[0]!.GetType());
-            await using var batch = new NpgsqlBatch(connection) { Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction };
-            foreach (var entity in rows)
-            {
-                var command = new NpgsqlBatchCommand(shape.Sql + " ON CONFLICT DO NOTHING");
-                for (var i = 0; i < shape.Getters.Length; i++)
-                    command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
-                batch.BatchCommands.Add(command);
-            }
-            await batch.ExecuteNonQueryAsync(ct);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
-    }
+    public static Task InsertIgnoringConflictsAsync(DbContext db, System.Collections.IList rows, CancellationToken ct) =>
+        InsertAsync(db, [rows], " ON CONFLICT DO NOTHING", ct);
 
     /// <summary>Copies the rows (one list per table, in foreign-key order) with binary COPY, on the context's open connection.</summary>
     public static async Task CopyAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)

@@ -520,11 +520,14 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             return result;
         var domains = wanted.Keys.Where(k => k.StartsWith("d:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
         var names = wanted.Keys.Where(k => k.StartsWith("n:", StringComparison.Ordinal)).Select(k => k[2..]).ToList();
+        async Task<List<(Guid Id, string Domain)>> ByDomainAsync(List<string> wantedDomains) =>
+            [.. (await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain != null && wantedDomains.Contains(a.Domain))
+                .Select(a => new { a.Id, a.Domain }).ToListAsync(ct)).Select(a => (a.Id, a.Domain!))];
         if (domains.Count > 0)
-            foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain != null && domains.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
+            foreach (var (id, domain) in await ByDomainAsync(domains))
             {
-                result["d:" + a.Domain] = a.Id;
-                accountDirectory.Remember("d:" + a.Domain, a.Id);
+                result["d:" + domain] = id;
+                accountDirectory.Remember("d:" + domain, id);
             }
         if (names.Count > 0)
             foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain == null && names.Contains(a.Name.ToLower())).Select(a => new { a.Id, a.Name }).ToListAsync(ct))
@@ -559,9 +562,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             // Always in the same order, so two writers inserting the same companies wait for each other instead of deadlocking.
             shared.Sort((x, y) => string.CompareOrdinal(x.Domain, y.Domain));
             await PostgresBulk.InsertIgnoringConflictsAsync(db, shared, ct);
-            var created = shared.Select(a => a.Domain!).ToList();
-            foreach (var a in await db.Accounts.AsNoTracking().TagWith(KeyLookup.Tag).Where(a => a.Domain != null && created.Contains(a.Domain)).Select(a => new { a.Id, a.Domain }).ToListAsync(ct))
-                result["d:" + a.Domain] = a.Id;
+            foreach (var (id, domain) in await ByDomainAsync([.. shared.Select(a => a.Domain!)]))
+                result["d:" + domain] = id;
         }
         return result;
     }
