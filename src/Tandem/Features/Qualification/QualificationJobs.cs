@@ -274,6 +274,10 @@ public sealed class QualificationJobExecutor(IServiceScopeFactory scopes, Tandem
         var readDb = readScope.ServiceProvider.GetRequiredService<TandemDb>();
         await using var connection = new NpgsqlConnection(readDb.Database.GetConnectionString());
         await connection.OpenAsync(ct);
+        // One snapshot for the count, the activities and the leads: a lead captured between two of the reads would otherwise be
+        // scored without its activities (and capture scores in its own write, so that stale score could replace a correct one).
+        // Read-only and closed when the reads end, before any write (see BulkScan.StreamLeadsAsync).
+        await using var snapshotTransaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         var total = await BulkScan.CountAsync(connection, scope, ct);
         await progress.AddAsync(0, 0, total, true, ct);
         var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
