@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # CSV import at scale: a throwaway PostgreSQL, a Release build of Tandem, a generated CSV of N rows uploaded to
 # POST /api/v1/imports and followed to the end; the raw ceiling is PostgreSQL's binary COPY of 1M lead-shaped rows,
-# measured in the same run (after the import). Usage: bench/import.sh [rows]      Results: artifacts/bench/import.md
+# measured in the same run (after the import). Before the measured import the server imports a smaller file of other people
+# (warm-up, as run.sh warms up before measuring): a freshly started .NET process spends its first seconds compiling the code
+# it runs, which is start-up cost, not import throughput. Warm-up 0 measures a cold server.
+# Usage: bench/import.sh [rows] [warm-up rows, default 50000]      Results: artifacts/bench/import.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 rows=${1:-1000000}
+warmup=${2:-50000}
 out="$root/artifacts/bench"
 mkdir -p "$out"
 . scripts/postgres.sh
@@ -32,6 +36,12 @@ port=$(free_port)
 (cd "$out/app" && exec dotnet Tandem.dll --urls "http://127.0.0.1:$port") >"$out/tandem-import.log" 2>&1 &
 tandem_pid=$!
 wait_http "http://127.0.0.1:$port"
+if [ "$warmup" -gt 0 ]; then
+  echo "==> Warm-up: import of $warmup other rows (not measured)"
+  $driver import --url "http://127.0.0.1:$port" --key "$key" --rows "$warmup" --file "$out/import-warmup-$warmup.csv" --first-row 10000001 \
+    | tee "$out/import-warmup.txt"
+fi
+echo "==> Measured import of $rows rows"
 $driver import --url "http://127.0.0.1:$port" --key "$key" --rows "$rows" --file "$out/import-$rows.csv" | tee "$out/import.txt"
 rss=$(awk '/VmHWM/{print $2}' "/proc/$tandem_pid/status" 2>/dev/null || echo 0)
 leads=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d tandem -Atc 'SELECT count(*) FROM "Leads"')
@@ -47,11 +57,11 @@ seconds=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$line"); per_s=$(sed -n '
 copy=$(sed -n 's/^RESULT ceiling-copy \([0-9]*\)/\1/p' "$out/import-ceiling-copy.txt")
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'); $(dotnet --version) SDK; $(date -u +%Y-%m-%d)"
-  echo "Command: bench/import.sh $rows"
+  echo "Command: bench/import.sh $rows $warmup (warm-up import of $warmup other rows before the measured one)"
   echo
   echo "| run | rows | seconds | rows/s | ratio to COPY | server peak memory |"
   echo "|---|---|---|---|---|---|"
-  echo "| CSV import (upload + background job), $leads leads in the table after | $rows | $seconds | $per_s | $(python3 -c "print(f'{$per_s/$copy:.3f}')") | $((rss / 1024)) MB |"
+  echo "| CSV import (upload + background job), $leads leads in the table after (warm-up included) | $rows | $seconds | $per_s | $(python3 -c "print(f'{$per_s/$copy:.3f}')") | $((rss / 1024)) MB |"
   echo "| COPY of 1M lead-shaped rows (raw ceiling) | 1000000 | $(python3 -c "print(f'{1000000/$copy:.1f}')") | $copy | 1.00 | – |"
 } > "$out/import.md"
 echo; cat "$out/import.md"

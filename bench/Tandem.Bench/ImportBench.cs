@@ -17,13 +17,13 @@ public static class ImportBench
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web) { Converters = { new JsonStringEnumConverter() } };
 
-    public static async Task<int> RunAsync(string url, string key, int rows, string file)
+    public static async Task<int> RunAsync(string url, string key, int rows, string file, int firstRow = 1)
     {
         if (!File.Exists(file) || new FileInfo(file).Length == 0)
         {
             var generate = Stopwatch.StartNew();
             await using (var output = File.Create(file))
-                CsvImportGenerator.Write(output, rows, seed: 42);
+                CsvImportGenerator.Write(output, rows, seed: 42, firstRow: firstRow);
             Console.WriteLine($"generated {rows:N0} rows ({new FileInfo(file).Length / 1024 / 1024} MiB) in {generate.Elapsed.TotalSeconds:F1} s: {file}");
         }
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(30) };

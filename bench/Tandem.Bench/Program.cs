@@ -15,7 +15,7 @@ namespace Tandem.Bench;
 ///   batch         --url U --key K [--seconds S] [--concurrency C] [--size 1000]
 ///   handoff       --url U --key K --pg CS [--rate 50] [--seconds 60]   submit → rep notification committed (open loop)
 ///   ceiling-rate  --url U [--rate 50] [--seconds 60]                 HTTP POST + 1 INSERT at the same rate (response time)
-///   import        --url U --key K [--rows 1000000] [--file F]       CSV import through POST /api/v1/imports, polled to the end
+///   import        --url U --key K [--rows 1000000] [--file F] [--first-row 1]   CSV import through POST /api/v1/imports, polled to the end
 ///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
@@ -64,7 +64,8 @@ public static class Program
                 return await HandoffLoad.CeilingAsync(o["url"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture), seconds, warmup);
             case "import":
                 return await ImportBench.RunAsync(o["url"], o["key"], int.Parse(o.GetValueOrDefault("rows", "1000000"), CultureInfo.InvariantCulture),
-                    o.GetValueOrDefault("file", Path.Combine(Path.GetTempPath(), "tandem-bench-import.csv")));
+                    o.GetValueOrDefault("file", Path.Combine(Path.GetTempPath(), "tandem-bench-import.csv")),
+                    int.Parse(o.GetValueOrDefault("first-row", "1"), CultureInfo.InvariantCulture));
             case "leads":
                 {
                     var mode = o.GetValueOrDefault("mode", "new");

@@ -140,7 +140,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             // index at all; sorting the list by score is a top-N sort instead (decision 008).
             e.HasIndex(l => new { l.FirstChannel, l.CreatedAt });
             // lower(LastName) and lower(Company) expression indexes for prefix search are created in the migrations' SQL.
-            e.HasOne<Account>().WithMany().HasForeignKey(l => l.AccountId).OnDelete(DeleteBehavior.SetNull);
+            // No foreign key to Accounts: accounts are never deleted, and on PostgreSQL the per-row check locked each company's
+            // account row in every import writer at once (decision 009).
             e.HasOne<AppUser>().WithMany().HasForeignKey(l => l.OwnerId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Persona>().WithMany().HasForeignKey(l => l.PersonaId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne<Campaign>().WithMany().HasForeignKey(l => l.FirstCampaignId).OnDelete(DeleteBehavior.SetNull);
@@ -172,7 +173,9 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Ignore(a => a.IsMarketingTouch);
             e.HasIndex(a => new { a.LeadId, a.OccurredAt });
             e.HasIndex(a => new { a.CampaignId, a.OccurredAt }).HasFilter(NotNull(nameof(Activity.CampaignId)));
-            e.HasOne<Lead>().WithMany().HasForeignKey(a => a.LeadId).OnDelete(DeleteBehavior.Cascade);
+            // No foreign key to Leads (nor on stage transitions): the per-row check was a quarter of PostgreSQL's work in a capture.
+            // Integrity is kept by the writers instead (decision 009): every transaction that adds an activity or a transition to an
+            // existing lead also updates that lead, and a merge locks both leads before it moves their history and deletes one.
             e.HasOne<Campaign>().WithMany().HasForeignKey(a => a.CampaignId).OnDelete(DeleteBehavior.SetNull);
         });
 
@@ -182,7 +185,6 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(t => t.Reason).HasMaxLength(1000);
             e.HasIndex(t => new { t.LeadId, t.At });
             e.HasIndex(t => new { t.To, t.At });
-            e.HasOne<Lead>().WithMany().HasForeignKey(t => t.LeadId).OnDelete(DeleteBehavior.Cascade);
         });
 
         builder.Entity<Campaign>(e =>

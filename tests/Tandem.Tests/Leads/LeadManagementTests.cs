@@ -205,6 +205,31 @@ public abstract class LeadManagementTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task MergingWhileCapturesAndActivitiesArriveLeavesNoHistoryWithoutItsLead()
+    {
+        // Activities and stage transitions have no foreign key to their lead (decision 009): the writers keep them attached.
+        var (app, client) = await StartAsync(provider);
+        await using var _ = app;
+        for (var round = 0; round < 4; round++)
+        {
+            var survivor = await CaptureAsync(client, $$"""{"email":"keep{{round}}@acme.example","lastName":"Martin","company":"Acme"}""");
+            var other = await CaptureAsync(client, $$"""{"email":"gone{{round}}@acme.example","lastName":"Martin","company":"Acme"}""");
+            var traffic = Enumerable.Range(0, 10).Select(i => i % 2 == 0
+                ? client.PostAsync("/api/v1/leads", Json($$"""{"email":"gone{{round}}@acme.example","utmSource":"google","utmMedium":"cpc"}"""), Ct)
+                : client.PostAsync("/api/v1/activities", Json($$"""{"email":"gone{{round}}@acme.example","type":"PageView","url":"https://acme.example/{{i}}"}"""), Ct));
+            var merge = client.PostAsJsonAsync($"/api/v1/leads/{survivor}/merge", new { mergeId = other }, Ct);
+            var responses = await Task.WhenAll(traffic.Append(merge));
+            Assert.Equal(HttpStatusCode.OK, responses[^1].StatusCode);
+            foreach (var response in responses)
+                Assert.True((int)response.StatusCode < 500, $"{response.RequestMessage!.RequestUri}: {await response.Content.ReadAsStringAsync(Ct)}");
+            Assert.False(await DbAsync(app, db => db.Leads.AnyAsync(l => l.Id == other, Ct)));
+        }
+        Assert.Equal(0, await DbAsync(app, db => db.Activities.CountAsync(a => !db.Leads.Any(l => l.Id == a.LeadId), Ct)));
+        Assert.Equal(0, await DbAsync(app, db => db.StageTransitions.CountAsync(t => !db.Leads.Any(l => l.Id == t.LeadId), Ct)));
+        Assert.Equal(0, await DbAsync(app, db => db.Leads.CountAsync(l => l.AccountId != null && !db.Accounts.Any(a => a.Id == l.AccountId), Ct)));
+    }
+
+    [Fact]
     public async Task AFailingMergeLeavesBothLeadsIntact()
     {
         var (app, client) = await StartAsync(provider);

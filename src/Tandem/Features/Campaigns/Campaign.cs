@@ -27,7 +27,7 @@ public enum CampaignStatus
 /// <summary>A marketing action with a channel, dates, a budget and spend lines.</summary>
 public sealed class Campaign
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public Channel Channel { get; set; }
     public CampaignStatus Status { get; set; } = CampaignStatus.Draft;
@@ -44,7 +44,7 @@ public sealed class Campaign
 /// <summary>One dated spend line of a campaign, in the campaign's currency.</summary>
 public sealed class CampaignSpend
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid CampaignId { get; set; }
     public DateOnly On { get; set; }
     public decimal Amount { get; set; }

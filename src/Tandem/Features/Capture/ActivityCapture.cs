@@ -139,8 +139,27 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
         return input;
     }
 
-    /// <summary>Stores valid activities in one SaveChanges; an activity whose lead or campaign does not exist gets a field error.</summary>
+    /// <summary>
+    /// Stores valid activities in one SaveChanges; an activity whose lead or campaign does not exist gets a field error.
+    /// Each lead is updated with its activities (latest touch, score request), so a lead merged away between the read and the
+    /// write fails that update instead of leaving an activity without its lead: the whole call then runs again from a fresh read.
+    /// </summary>
     public async Task<IReadOnlyList<CaptureOutcome>> StoreAsync(IReadOnlyList<ActivityInput> inputs, string source, CancellationToken ct = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StoreOnceAsync(inputs, source, ct);
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < 3)
+            {
+                db.ChangeTracker.Clear();
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<CaptureOutcome>> StoreOnceAsync(IReadOnlyList<ActivityInput> inputs, string source, CancellationToken ct)
     {
         var snapshot = await catalog.GetAsync(ct);
         var now = clock.GetUtcNow();

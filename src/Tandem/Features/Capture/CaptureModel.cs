@@ -11,7 +11,7 @@ public enum CustomFieldType
 /// <summary>An admin-defined lead field. Leads keep values under <see cref="Key"/> in their custom-fields JSON.</summary>
 public sealed class CustomFieldDefinition
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     /// <summary>camelCase key used in the API (<c>customFields.{key}</c>), forms and mappings.</summary>
     public required string Key { get; set; }
     public required string Label { get; set; }
@@ -25,7 +25,7 @@ public sealed class CustomFieldDefinition
 /// </summary>
 public sealed class IdempotencyRecord
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     /// <summary>Caller (API key id or user id) + ':' + the client's key.</summary>
     public required string Key { get; set; }
     public required byte[] RequestHash { get; set; }

@@ -109,10 +109,11 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                     scoring.Wake();
                 return outcomes!;
             }
-            catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update) || IsDeadlock(update)))
+            catch (Exception ex) when (attempt < MaxAttempts && ToDbUpdate(ex) is { } update && (IsUniqueViolation(update) || IsForeignKeyViolation(update) || IsDeadlock(update) || update is DbUpdateConcurrencyException))
             {
-                // Another writer created the same lead or account between our read and our write (or a cached account
-                // was deleted, or two writers — an import's parallel batches — waited on each other's new rows): read again and merge.
+                // Another writer created the same lead or account between our read and our write (or a campaign it points to
+                // was deleted, or two writers — an import's parallel batches — waited on each other's new rows, or the lead was merged
+                // away and its update found no row): read again and merge.
                 db.ChangeTracker.Clear();
                 if (IsForeignKeyViolation(ToDbUpdate(ex)!))
                     accountDirectory.Clear();
@@ -354,6 +355,12 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         await ScoreAsync(touched, now, ct);
         // One change detection for the whole call (automatic detection is off while building it).
         db.ChangeTracker.DetectChanges();
+        // Activities have no foreign key to their lead (decision 009): an existing lead is always updated with its new activity,
+        // even when nothing else changed (skip-existing imports), so a lead merged away meanwhile fails the update and the
+        // attempt is retried rather than leaving an activity without its lead.
+        foreach (var (lead, seen) in touched)
+            if (!seen.IsNew && db.Entry(lead).State == EntityState.Unchanged)
+                db.Entry(lead).Property(l => l.UpdatedAt).IsModified = true;
         if (db.Database.IsNpgsql())
         {
             await SavePostgresAsync(bulk: items.Count >= BulkThreshold, added, ct);
@@ -367,7 +374,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         }
         db.ChangeTracker.Clear();
         // Inside a caller's transaction (an import batch) the new accounts are not committed yet: another writer must not use their
-        // ids before they are (it would fail its foreign-key check); the next lookup finds and remembers them once committed.
+        // ids before they are (a rollback would leave its leads pointing at no account); the next lookup finds and remembers them
+        // once committed.
         if (db.Database.CurrentTransaction is null)
             foreach (var account in added.Accounts)
                 accountDirectory.Remember(account.Domain is null ? "n:" + account.Name.ToLowerInvariant() : "d:" + account.Domain, account.Id);

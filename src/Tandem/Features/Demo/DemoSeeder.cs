@@ -90,7 +90,7 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
 
             var builder = new DemoDataBuilder(now, users);
             var data = builder.Build();
-            var teams = new DemoTeams(Guid.CreateVersion7(), Guid.CreateVersion7());
+            var teams = new DemoTeams(Ids.New(), Ids.New());
             var handoff = DemoHandoffHistory.Build(data, users, teams, now);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Seeding demo data… {data.Leads.Count:N0} leads, {data.Activities.Count:N0} activities, {data.Transitions.Count:N0} stage transitions, {data.Deals.Count:N0} deals, {data.Campaigns.Count} campaigns, {data.Accounts.Count:N0} accounts ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));

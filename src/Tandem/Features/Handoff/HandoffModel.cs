@@ -21,7 +21,7 @@ public sealed class RepProfile
 
 public sealed class SalesTeam
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public Guid? ManagerUserId { get; set; }
     public RoutingStrategy Strategy { get; set; }
@@ -42,7 +42,7 @@ public sealed class SalesTeamMember
 
 public sealed class RoutingRuleRow
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public int Order { get; set; }
     public required string Name { get; set; }
     public bool Enabled { get; set; } = true;
@@ -94,7 +94,7 @@ public sealed class Assignment
 {
     public const int MaxReasonLength = 2000;
 
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid LeadId { get; set; }
     /// <summary>Null while queued.</summary>
     public Guid? RepId { get; set; }
@@ -150,7 +150,7 @@ public enum TimerStatus
 /// <summary>An SLA deadline as a row: the monitor claims due rows, so a restart loses nothing and two instances never act twice.</summary>
 public sealed class SlaTimer
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid AssignmentId { get; set; }
     public TimerKind Kind { get; set; }
     /// <summary>For reminders: the share of the first-touch time elapsed (50, 80…).</summary>

@@ -215,7 +215,7 @@ public sealed class HandoffSetup(HandoffService handoff, HandoffConfigCache cach
     {
         var db = Db;
         var requests = body.Rules ?? [];
-        var rules = requests.Select((r, i) => r is null ? null! : new RoutingRule(r.Id ?? Guid.CreateVersion7(), r.Order ?? (i + 1) * 10, r.Name?.Trim() ?? "",
+        var rules = requests.Select((r, i) => r is null ? null! : new RoutingRule(r.Id ?? Ids.New(), r.Order ?? (i + 1) * 10, r.Name?.Trim() ?? "",
             r.Conditions ?? [], r.Target ?? new RoutingTarget(null, null), r.Enabled ?? true)).ToList();
         var teams = (await db.Set<SalesTeam>().AsNoTracking().Include(t => t.Members).ToListAsync(ct)).Select(t => HandoffConfigCache.ToTeam(t, [])).ToList();
         var candidateIds = rules.Where(r => r?.Target?.RepId is not null).Select(r => r.Target.RepId!.Value)

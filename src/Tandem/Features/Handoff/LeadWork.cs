@@ -57,8 +57,9 @@ public static class LeadWork
             touched = await handoff.FirstTouchAsync(id, now, ct);
             if (lead.WorkStatus is WorkStatus.New or WorkStatus.None && lead.Stage == LifecycleStage.Mql)
                 lead.WorkStatus = WorkStatus.Attempting;
-            lead.UpdatedAt = now;
         }
+        // Always written with the activity: a lead merged away meanwhile fails this update instead of keeping an orphan activity (decision 009).
+        lead.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
         var cadence = HandoffService.IsTouch(type) ? await HandoffCadence.AfterTouchAsync(handoff, lead, activity, now, ct) : CadenceVerdict.Continue;
         await db.SaveChangesAsync(ct);

@@ -33,7 +33,7 @@ public enum WorkStatus
 /// </summary>
 public sealed class Lead
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
 
     public string? Email { get; set; }
     public string? Phone { get; set; }
@@ -112,7 +112,7 @@ public sealed class Lead
 /// <summary>The company a lead works for, matched by email domain (not free-mail) or company name.</summary>
 public sealed class Account
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public string? Domain { get; set; }
     public string? Industry { get; set; }
@@ -142,7 +142,7 @@ public enum ActivityType
 /// <summary>A touchpoint: something the lead did or that was done with the lead, at a time.</summary>
 public sealed class Activity
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid LeadId { get; set; }
     public ActivityType Type { get; set; }
     public DateTimeOffset OccurredAt { get; set; }
@@ -169,7 +169,7 @@ public sealed class Activity
 /// <summary>One lifecycle transition: from, to, when, who or which rule, and why. Never updated, never deleted.</summary>
 public sealed class StageTransition
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid LeadId { get; set; }
     public LifecycleStage? From { get; set; }
     public LifecycleStage To { get; set; }

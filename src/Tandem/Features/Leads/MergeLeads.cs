@@ -190,6 +190,15 @@ public static class MergeLeads
             return new MergeOutcome(null, false, errors.ToDictionary());
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // Activities and stage transitions have no foreign key to their lead (decision 009). Every writer that adds one to an
+        // existing lead also updates that lead in the same transaction, so locking both leads first means none is added to the
+        // merged lead after its history has moved: such a writer either commits before (and its rows move with the rest) or
+        // finds the lead gone once this commits (and captures again, into the survivor).
+        if (db.Database.IsNpgsql())
+        {
+            var other = mergeId!.Value;
+            await db.Database.ExecuteSqlAsync($"""SELECT 1 FROM "Leads" WHERE "Id" IN ({survivorId}, {other}) ORDER BY "Id" FOR UPDATE""", ct);
+        }
         var survivor = await db.Leads.FirstOrDefaultAsync(l => l.Id == survivorId, ct);
         if (survivor is null)
             return new MergeOutcome(null, true, null);

@@ -6,7 +6,7 @@ namespace Tandem.Features.Platform;
 /// </summary>
 public sealed class ApiKey
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public required string Prefix { get; set; }
     public required byte[] SecretHash { get; set; }
@@ -21,7 +21,7 @@ public sealed class ApiKey
 /// <summary>Who did what, when: admin actions and other changes people must be able to trace.</summary>
 public sealed class AuditEntry
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public DateTimeOffset At { get; set; }
     public Guid? ActorId { get; set; }
     public required string Actor { get; set; }

@@ -7,7 +7,7 @@ public sealed class AppUser : IdentityUser<Guid>
 {
     public AppUser()
     {
-        Id = Guid.CreateVersion7();
+        Id = Ids.New();
         SecurityStamp = Guid.NewGuid().ToString("N");
     }
 

@@ -22,7 +22,7 @@ public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRo
     {
         foreach (var role in Roles.All)
             if (!await roles.RoleExistsAsync(role))
-                await roles.CreateAsync(new IdentityRole<Guid>(role) { Id = Guid.CreateVersion7() });
+                await roles.CreateAsync(new IdentityRole<Guid>(role) { Id = Ids.New() });
     }
 
     public async Task<bool> AnyUserAsync(CancellationToken ct = default) => await db.Users.AnyAsync(ct);

@@ -3,7 +3,7 @@ namespace Tandem.Features.Qualification;
 /// <summary>A shared description of an ideal (or non-ideal) buyer, with the criteria used to match leads.</summary>
 public sealed class Persona
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public string? Description { get; set; }
     public string? Pains { get; set; }

@@ -17,7 +17,7 @@ public enum VersionStatus
 /// </summary>
 public sealed class QualificationVersion
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public int Number { get; set; }
     public VersionStatus Status { get; set; } = VersionStatus.Draft;
     public required string Definition { get; set; }
@@ -43,7 +43,7 @@ public enum ApprovalSide
 /// <summary>A Marketing or Sales approval of a draft; one of each (or an Admin) activates it.</summary>
 public sealed class VersionApproval
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid VersionId { get; set; }
     public Guid UserId { get; set; }
     public string? UserName { get; set; }
@@ -75,7 +75,7 @@ public enum JobStatus
 /// <summary>A background qualification job with progress; claimed by one instance, reclaimed when its heartbeat stops.</summary>
 public sealed class QualificationJob
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public JobKind Kind { get; set; }
     public JobStatus Status { get; set; } = JobStatus.Queued;
     public Guid? VersionId { get; set; }
@@ -96,7 +96,7 @@ public sealed class QualificationJob
 /// <summary>The BANT facts a rep confirmed when accepting a lead as SQL (one row per acceptance, never updated).</summary>
 public sealed class BantAssessment
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid LeadId { get; set; }
     public bool Budget { get; set; }
     public string? BudgetNote { get; set; }

@@ -10,7 +10,7 @@ public enum DealStatus
 /// <summary>An opportunity opened by sales for a lead (and its account), with an amount in a currency.</summary>
 public sealed class Deal
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     public Guid LeadId { get; set; }
     public Guid? AccountId { get; set; }

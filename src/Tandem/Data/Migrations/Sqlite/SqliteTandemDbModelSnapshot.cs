@@ -2293,21 +2293,10 @@ namespace Tandem.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("CampaignId")
                         .OnDelete(DeleteBehavior.SetNull);
-
-                    b.HasOne("Tandem.Features.Leads.Lead", null)
-                        .WithMany()
-                        .HasForeignKey("LeadId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Leads.Lead", b =>
                 {
-                    b.HasOne("Tandem.Features.Leads.Account", null)
-                        .WithMany()
-                        .HasForeignKey("AccountId")
-                        .OnDelete(DeleteBehavior.SetNull);
-
                     b.HasOne("Tandem.Features.Campaigns.Campaign", null)
                         .WithMany()
                         .HasForeignKey("FirstCampaignId")
@@ -2327,15 +2316,6 @@ namespace Tandem.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("PersonaId")
                         .OnDelete(DeleteBehavior.SetNull);
-                });
-
-            modelBuilder.Entity("Tandem.Features.Leads.StageTransition", b =>
-                {
-                    b.HasOne("Tandem.Features.Leads.Lead", null)
-                        .WithMany()
-                        .HasForeignKey("LeadId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Platform.Notifications.Notification", b =>

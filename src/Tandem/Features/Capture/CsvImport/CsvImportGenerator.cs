@@ -22,14 +22,17 @@ public static class CsvImportGenerator
     public static readonly IReadOnlyList<string> Headers =
         ["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Company Name", "Job Title", "Country/Region", "City", "Industry", "Number of Employees", "Lifecycle Stage", "Lead Source"];
 
-    /// <summary>Writes a header and <paramref name="rows"/> rows (UTF-8, comma, CRLF) to <paramref name="output"/>.</summary>
-    public static void Write(Stream output, int rows, int seed = 1, int companies = 2000)
+    /// <summary>
+    /// Writes a header and <paramref name="rows"/> rows (UTF-8, comma, CRLF) to <paramref name="output"/>, numbered from
+    /// <paramref name="firstRow"/>: files with rows numbered apart share no email, phone or record id.
+    /// </summary>
+    public static void Write(Stream output, int rows, int seed = 1, int companies = 2000, int firstRow = 1)
     {
         var random = new Random(seed);
         using var writer = new StreamWriter(output, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
         writer.Write(CsvSafe.Line(Headers));
         var inv = CultureInfo.InvariantCulture;
-        for (var i = 1; i <= rows; i++)
+        for (var i = firstRow; i < firstRow + rows; i++)
         {
             var first = FirstNames[random.Next(FirstNames.Length)];
             var last = LastNames[random.Next(LastNames.Length)];

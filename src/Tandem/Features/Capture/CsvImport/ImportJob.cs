@@ -18,7 +18,7 @@ public enum ImportStatus
 /// </summary>
 public sealed class ImportJob
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string FileName { get; set; }
     public required string FilePath { get; set; }
     public long SizeBytes { get; set; }
@@ -96,7 +96,7 @@ public sealed class ImportRowError
 {
     public const int MaxValueLength = 1000;
 
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid ImportJobId { get; set; }
     public int Row { get; set; }
     public string? Column { get; set; }

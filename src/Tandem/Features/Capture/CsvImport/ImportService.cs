@@ -92,7 +92,7 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
     {
         var limit = options.Value.MaxBytes;
         Directory.CreateDirectory(FolderPath);
-        var path = Path.Combine(FolderPath, $"{Guid.CreateVersion7():N}.csv");
+        var path = Path.Combine(FolderPath, $"{Ids.New():N}.csv");
         long total = 0;
         try
         {

@@ -20,7 +20,7 @@ public sealed record FormField(string Name, string Label, bool Required = false,
 /// <summary>A web form embedded on a marketing site; submissions post to <c>/f/{Key}</c> and become leads.</summary>
 public sealed class LeadForm
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     /// <summary>Random, URL-safe, unique; public (it is in the page's HTML).</summary>
     public required string Key { get; set; }
     public required string Name { get; set; }

@@ -28,7 +28,7 @@ public sealed record FieldMapping(string Target, string Path);
 /// </summary>
 public sealed class WebhookSource
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public required string Name { get; set; }
     /// <summary>Random, URL-safe, unique; part of the public URL.</summary>
     public required string Key { get; set; }
@@ -52,7 +52,7 @@ public sealed class WebhookSource
 /// <summary>A delivery that could not become a lead, kept verbatim so it can be replayed once the mapping is fixed.</summary>
 public sealed class WebhookDeadLetter
 {
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     public Guid SourceId { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
     public string? ContentType { get; set; }

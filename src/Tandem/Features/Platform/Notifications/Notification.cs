@@ -39,7 +39,7 @@ public sealed class Notification
     public const int MaxBodyLength = 8000;
     public const int MaxErrorLength = 2000;
 
-    public Guid Id { get; set; } = Guid.CreateVersion7();
+    public Guid Id { get; set; } = Ids.New();
     /// <summary>Null for a chat message to the whole channel.</summary>
     public Guid? RecipientUserId { get; set; }
     /// <summary>The email address resolved when the message was produced (the log shows where it went).</summary>

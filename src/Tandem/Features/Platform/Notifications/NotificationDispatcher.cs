@@ -51,7 +51,7 @@ public sealed class NotificationDispatcher(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TandemDb>();
-        var token = Guid.CreateVersion7();
+        var token = Ids.New();
         if (await ClaimAsync(db, token, ct) == 0)
             return 0;
         var rows = await db.Set<Notification>().AsNoTracking().Where(n => n.ClaimToken == token).OrderBy(n => n.NextAttemptAt).ToListAsync(ct);

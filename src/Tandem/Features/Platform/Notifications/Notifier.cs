@@ -51,7 +51,7 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
             throw new ArgumentException("In-app and email notifications need a recipient.", nameof(request));
 
         var now = clock.GetUtcNow();
-        var baseKey = request.DedupeKey ?? $"{request.Kind}:{Guid.CreateVersion7():N}";
+        var baseKey = request.DedupeKey ?? $"{request.Kind}:{Ids.New():N}";
         var keyed = channels.Select(c => (Channel: c, Key: NotificationRules.ChannelDedupeKey(baseKey, c))).ToList();
         var keys = keyed.Select(k => k.Key).ToList();
         var taken = (await db.Set<Notification>().AsNoTracking().Where(n => keys.Contains(n.DedupeKey)).Select(n => n.DedupeKey).ToListAsync(ct))
