@@ -96,19 +96,7 @@ public static class PostgresBulk
         try
         {
             await using var batch = new NpgsqlBatch(connection) { Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as NpgsqlTransaction };
-            foreach (var rows in tables)
-            {
-                if (rows.Count == 0)
-                    continue;
-                var shape = Shape(db, rows[0]!.GetType());
-                foreach (var entity in rows)
-                {
-                    var command = new NpgsqlBatchCommand(shape.Sql + suffix);
-                    for (var i = 0; i < shape.Getters.Length; i++)
-                        command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
-                    batch.BatchCommands.Add(command);
-                }
-            }
+            AddInserts(db, batch, tables, suffix);
             if (batch.BatchCommands.Count > 0)
                 await batch.ExecuteNonQueryAsync(ct);
         }
@@ -116,6 +104,96 @@ public static class PostgresBulk
         {
             await db.Database.CloseConnectionAsync();
         }
+    }
+
+    private static void AddInserts(DbContext db, NpgsqlBatch batch, IReadOnlyList<System.Collections.IList> tables, string suffix)
+    {
+        foreach (var rows in tables)
+        {
+            if (rows.Count == 0)
+                continue;
+            var shape = Shape(db, rows[0]!.GetType());
+            foreach (var entity in rows)
+            {
+                var command = new NpgsqlBatchCommand(shape.Sql + suffix);
+                for (var i = 0; i < shape.Getters.Length; i++)
+                    command.Parameters.Add(new NpgsqlParameter { Value = Value(shape, i, entity!) ?? DBNull.Value, DataTypeName = shape.Types[i] });
+                batch.BatchCommands.Add(command);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Saves the context's modified entities and inserts the new rows in one batch: one round trip, atomic without an explicit
+    /// transaction (PostgreSQL runs a batch as one implicit transaction). Each UPDATE must change exactly one row: one whose row is
+    /// gone (a lead merged away since it was read) fails the whole batch, which surfaces as a <see cref="DbUpdateConcurrencyException"/>
+    /// as it would from EF. Returns false, having written nothing, when a change is not a plain update by a single-column key (a
+    /// delete, an entity added to the context): the caller then saves the usual way.
+    /// </summary>
+    public static async Task<bool> SaveInOneBatchAsync(DbContext db, IReadOnlyList<System.Collections.IList> tables, CancellationToken ct)
+    {
+        var changed = db.ChangeTracker.Entries().Where(e => e.State != EntityState.Unchanged).ToList();
+        if (db.Database.CurrentTransaction is not null ||
+            changed.Any(e => e.State != EntityState.Modified || e.Metadata.FindPrimaryKey() is not { Properties: [_] }))
+            return false;
+
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var entry in changed)
+                if (UpdateOf(entry) is { } update)
+                    batch.BatchCommands.Add(update);
+            AddInserts(db, batch, tables, "");
+            if (batch.BatchCommands.Count == 0)
+                return true;
+            try
+            {
+                await batch.ExecuteNonQueryAsync(ct);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DivisionByZero)
+            {
+                throw new DbUpdateConcurrencyException("A row to update was deleted or changed its key since it was read; nothing was written.", ex);
+            }
+            return true;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>
+    /// <c>WITH u AS (UPDATE t SET "a" = $1, … WHERE "Id" = $n RETURNING 1) SELECT 1 / count(*)::int FROM u</c>: the modified columns of
+    /// one entity, and a division by zero when no row matched, so the batch's implicit transaction rolls back as a whole.
+    /// </summary>
+    private static NpgsqlBatchCommand? UpdateOf(Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry entry)
+    {
+        var type = entry.Metadata;
+        var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
+        var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
+        var command = new NpgsqlBatchCommand();
+        var sets = new List<string>();
+        object? Provider(Microsoft.EntityFrameworkCore.ChangeTracking.PropertyEntry property) =>
+            property.CurrentValue is { } value && property.Metadata.GetTypeMapping().Converter is { } converter
+                ? converter.ConvertToProvider(value) : property.CurrentValue;
+        NpgsqlParameter Parameter(Microsoft.EntityFrameworkCore.ChangeTracking.PropertyEntry property) =>
+            new() { Value = Provider(property) ?? DBNull.Value, DataTypeName = BaseType(property.Metadata.GetColumnType(table)) };
+        foreach (var property in entry.Properties)
+        {
+            if (!property.IsModified || property.Metadata.GetColumnName(table) is not { } column)
+                continue;
+            command.Parameters.Add(Parameter(property));
+            sets.Add($"{Quote(column)} = ${command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
+        if (sets.Count == 0)
+            return null;
+        var key = entry.Property(type.FindPrimaryKey()!.Properties[0].Name);
+        command.Parameters.Add(Parameter(key));
+        command.CommandText = $"WITH u AS (UPDATE {target} SET {string.Join(", ", sets)} WHERE {Quote(key.Metadata.GetColumnName(table)!)} = " +
+            $"${command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)} RETURNING 1) SELECT 1 / count(*)::int FROM u";
+        return command;
     }
 
     /// <summary>

@@ -203,7 +203,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     /// <summary>
     /// Writes the new rows without EF's update pipeline — binary COPY for bulk, one batch of prepared INSERTs for
     /// small groups — and EF's UPDATEs for merged leads, atomically: inside the caller's transaction (a CSV import
-    /// commits each batch with its checkpoint; the attempt has its savepoint), or in a transaction of its own. With nothing to update, a small INSERT batch is atomic by itself (one round trip).
+    /// commits each batch with its checkpoint; the attempt has its savepoint), or in a transaction of its own. With nothing
+    /// to update, a small INSERT batch is atomic by itself (one round trip), and so is a small one with updates by key.
     /// </summary>
     private async Task SavePostgresAsync(bool bulk, NewRows added, CancellationToken ct)
     {
@@ -224,6 +225,9 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             await WriteAsync();
             return;
         }
+        // A few new rows and updates (repeat captures): UPDATEs and INSERTs in one atomic batch, one round trip instead of three.
+        if (!bulk && await PostgresBulk.SaveInOneBatchAsync(db, added.Tables, ct))
+            return;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await WriteAsync();
         await tx.CommitAsync(ct);
