@@ -142,7 +142,8 @@ public static class PostgresBulk
         try
         {
             await using var batch = new NpgsqlBatch(connection);
-            foreach (var entry in changed)
+            // Rows are locked in key order, the same in every writer: two batches updating the same rows wait, never deadlock.
+            foreach (var entry in changed.OrderBy(e => e.Metadata.Name, StringComparer.Ordinal).ThenBy(e => e.Property(e.Metadata.FindPrimaryKey()!.Properties[0].Name).CurrentValue))
                 if (UpdateOf(entry) is { } update)
                     batch.BatchCommands.Add(update);
             AddInserts(db, batch, tables, "");
@@ -222,6 +223,74 @@ public static class PostgresBulk
             }
             await writer.CompleteAsync(ct);
         }
+    }
+
+    private sealed record Reading(string Columns, string Target, Func<NpgsqlDataReader, object>? Read);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, Reading> Readings = new();
+
+    private static readonly System.Reflection.MethodInfo GetFieldValue = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetFieldValue))!;
+    private static readonly System.Reflection.MethodInfo IsDbNull = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.IsDBNull))!;
+
+    /// <summary>
+    /// The column list of an entity's table and a compiled reader that builds the entity from a row holding exactly those columns:
+    /// <c>new T { P1 = r.IsDBNull(0) ? default : convert(r.GetFieldValue&lt;Provider1&gt;(0)), … }</c>. Null when a property has no
+    /// settable CLR member (the caller then queries through EF).
+    /// </summary>
+    private static Reading ReadingOf(DbContext db, Type clrType) => Readings.GetOrAdd(db.Model.FindEntityType(clrType)!, type =>
+    {
+        var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
+        var properties = type.GetProperties().Where(p => p.GetColumnName(table) is not null).ToList();
+        var columns = string.Join(", ", properties.Select(p => Quote(p.GetColumnName(table)!)));
+        var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
+        if (properties.Any(p => p.PropertyInfo is not { CanWrite: true }) || clrType.GetConstructor(Type.EmptyTypes) is null)
+            return new Reading(columns, target, null);
+        var reader = Expression.Parameter(typeof(NpgsqlDataReader), "r");
+        var entity = Expression.Variable(clrType, "e");
+        var body = new List<Expression> { Expression.Assign(entity, Expression.New(clrType)) };
+        for (var i = 0; i < properties.Count; i++)
+        {
+            var property = properties[i];
+            var converter = property.GetTypeMapping().Converter;
+            var provider = converter?.ProviderClrType ?? property.ClrType;
+            provider = Nullable.GetUnderlyingType(provider) ?? provider;
+            Expression value = Expression.Call(reader, GetFieldValue.MakeGenericMethod(provider), Expression.Constant(i));
+            if (converter is not null)
+            {
+                var convert = converter.ConvertFromProviderExpression;
+                value = Expression.Invoke(convert, value.Type == convert.Parameters[0].Type ? value : Expression.Convert(value, convert.Parameters[0].Type));
+            }
+            var member = property.PropertyInfo!;
+            if (value.Type != member.PropertyType)
+                value = Expression.Convert(value, member.PropertyType);
+            body.Add(Expression.IfThen(Expression.Not(Expression.Call(reader, IsDbNull, Expression.Constant(i))),
+                Expression.Assign(Expression.Property(entity, member), value)));
+        }
+        body.Add(Expression.Convert(entity, typeof(object)));
+        var read = Expression.Lambda<Func<NpgsqlDataReader, object>>(Expression.Block([entity], body), reader).Compile();
+        return new Reading(columns, target, read);
+    });
+
+    /// <summary><c>SELECT</c> every mapped column of <typeparamref name="T"/>'s table <c>FROM</c> it (add the <c>WHERE</c>), or null when
+    /// <see cref="ReadTracked{T}"/> cannot build the entity.</summary>
+    public static string? SelectAll<T>(DbContext db) where T : class =>
+        ReadingOf(db, typeof(T)) is { Read: not null } reading ? $"SELECT {reading.Columns} FROM {reading.Target}" : null;
+
+    /// <summary>
+    /// Builds the entities of the reader's current result set (a <see cref="SelectAll{T}"/> query) and attaches them to the context
+    /// as unchanged, as a tracking EF query would.
+    /// </summary>
+    public static async Task<List<T>> ReadTracked<T>(DbContext db, NpgsqlDataReader reader, CancellationToken ct) where T : class
+    {
+        var read = ReadingOf(db, typeof(T)).Read!;
+        var list = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            var entity = (T)read(reader);
+            db.Attach(entity);
+            list.Add(entity);
+        }
+        return list;
     }
 
     /// <summary>"character varying(254)" → "character varying"; "numeric(18,2)" → "numeric".</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Tandem.Data;
 using Tandem.Features.Campaigns;
 using Tandem.Features.Leads;
@@ -253,11 +254,17 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         var phones = items.Select(p => p.Input.Phone).OfType<string>().Distinct().ToList();
         var externalIds = items.Where(p => p.Input.ExternalId is not null).Select(p => p.Input.ExternalId!).Distinct().ToList();
 
-        var existing = await db.Leads.TagWith(KeyLookup.Tag).Where(l =>
-                (l.Email != null && emails.Contains(l.Email)) ||
-                (l.Phone != null && phones.Contains(l.Phone)) ||
-                (l.ExternalId != null && externalIds.Contains(l.ExternalId)))
-            .ToListAsync(ct);
+        var active = await activeDefinition.GetAsync(db, ct);
+        Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>? history = null;
+        List<Lead> existing;
+        if (db.Database.IsNpgsql() && PostgresBulk.SelectAll<Lead>(db) is { } selectLeads)
+            (existing, history) = await LookupPostgresAsync(selectLeads, emails, phones, externalIds, active, ct);
+        else
+            existing = await db.Leads.TagWith(KeyLookup.Tag).Where(l =>
+                    (l.Email != null && emails.Contains(l.Email)) ||
+                    (l.Phone != null && phones.Contains(l.Phone)) ||
+                    (l.ExternalId != null && externalIds.Contains(l.ExternalId)))
+                .ToListAsync(ct);
 
         var byEmail = new Dictionary<string, Lead>(StringComparer.Ordinal);
         var byPhone = new Dictionary<string, Lead>(StringComparer.Ordinal);
@@ -356,7 +363,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             // A second mention of the same person in one batch merges into the lead the first one created.
             results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
         }
-        await ScoreAsync(touched, now, ct);
+        await ScoreAsync(touched, active, history, now, ct);
         // One change detection for the whole call (automatic detection is off while building it).
         db.ChangeTracker.DetectChanges();
         // Activities have no foreign key to their lead (decision 009): an existing lead is always updated with its new activity,
@@ -394,13 +401,62 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     /// scoring worker, which records the transition and routes it; the others cost no second write. With no active definition there
     /// is nothing to score against: activating one rescores every lead.
     /// </summary>
-    private async Task ScoreAsync(Dictionary<Lead, Touched> touched, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// PostgreSQL: the leads matching any identifier and, in the same round trip, the activity history that scoring needs for them
+    /// (one batch: the key-lookup planner setting, the leads, their activities, the reset). The leads are tracked as EF would.
+    /// </summary>
+    private async Task<(List<Lead>, Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>?)> LookupPostgresAsync(string selectLeads,
+        List<string> emails, List<string> phones, List<string> externalIds, Qualification.ActiveScoring? active, CancellationToken ct)
     {
-        var active = await activeDefinition.GetAsync(db, ct);
+        const string Match = "(\"Email\" = ANY($1) OR \"Phone\" = ANY($2) OR \"ExternalId\" = ANY($3))";
+        var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var batch = KeyLookup.Batch(connection, $"{selectLeads} WHERE {Match}");
+            batch.Transaction = db.Database.CurrentTransaction?.GetDbTransaction() as Npgsql.NpgsqlTransaction;
+            void Keys(Npgsql.NpgsqlBatchCommand command)
+            {
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = emails.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = phones.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+                command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = externalIds.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+            }
+            Keys(batch.BatchCommands[1]);
+            var withProperties = active is not null && Qualification.ScoringFacts.NeedsProperties(active.Definition);
+            if (active is not null)
+            {
+                var activities = new Npgsql.NpgsqlBatchCommand(Qualification.ScoringFacts.SelectActivities(withProperties) +
+                    $"\"LeadId\" IN (SELECT \"Id\" FROM \"Leads\" WHERE {Match})");
+                Keys(activities);
+                batch.BatchCommands.Insert(2, activities);
+            }
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            // Result sets: the setting (none), the leads, then the activities.
+            while (reader.FieldCount == 0 && await reader.NextResultAsync(ct))
+            {
+            }
+            var leads = await PostgresBulk.ReadTracked<Lead>(db, reader, ct);
+            if (active is null || !await reader.NextResultAsync(ct))
+                return (leads, null);
+            var history = new Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>();
+            await Qualification.ScoringFacts.ReadActivitiesAsync(reader, withProperties, null, history, ct);
+            foreach (var list in history.Values)
+                list.Sort((x, y) => x.OccurredAt.CompareTo(y.OccurredAt));
+            return (leads, history);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task ScoreAsync(Dictionary<Lead, Touched> touched, Qualification.ActiveScoring? active,
+        Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>? history, DateTimeOffset now, CancellationToken ct)
+    {
         if (active is null)
             return;
         var existing = touched.Where(t => !t.Value.IsNew).Select(t => t.Key.Id).ToList();
-        var stored = await Qualification.ScoringFacts.ActivitiesAsync(db, existing, Qualification.ScoringFacts.NeedsProperties(active.Definition), ct);
+        var stored = history ?? await Qualification.ScoringFacts.ActivitiesAsync(db, existing, Qualification.ScoringFacts.NeedsProperties(active.Definition), ct);
         foreach (var (lead, t) in touched)
         {
             var activities = t.Added;

@@ -110,8 +110,7 @@ public static class ScoringFacts
         try
         {
             var ids = leadIds as IReadOnlyList<Guid> ?? leadIds.ToList();
-            var sql = "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\"" + (withProperties ? ", \"Properties\"" : "")
-                + " FROM \"Activities\" WHERE " + (orderedRange ? "\"LeadId\" BETWEEN $1 AND $2" : "\"LeadId\" = ANY($1)");
+            var sql = SelectActivities(withProperties) + (orderedRange ? "\"LeadId\" BETWEEN $1 AND $2" : "\"LeadId\" = ANY($1)");
             // A batch (positional parameters allow one statement per command): the id list is a key lookup, kept on its index.
             await using var batch = orderedRange
                 ? new Npgsql.NpgsqlBatch(connection) { BatchCommands = { new Npgsql.NpgsqlBatchCommand(sql) } }
@@ -130,18 +129,29 @@ public static class ScoringFacts
                 command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ids.ToArray() });
             }
             await using var reader = await batch.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                if (!ActivityTypes.TryGetValue(reader.GetString(1), out var type) || (wanted is not null && !wanted.Contains(reader.GetGuid(0))))
-                    continue;
-                var at = new DateTimeOffset(reader.GetFieldValue<DateTime>(2), TimeSpan.Zero);
-                Add(result, reader.GetGuid(0), new ActivityFacts(type, at, reader.IsDBNull(3) ? null : reader.GetGuid(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4), withProperties && !reader.IsDBNull(5) ? ParseCustomFields(reader.GetString(5)) : null));
-            }
+            await ReadActivitiesAsync(reader, withProperties, wanted, result, ct);
         }
         finally
         {
             await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    /// <summary>PostgreSQL: the start of the activity-facts query (its columns and table) up to <c>WHERE</c>; read its rows with <see cref="ReadActivitiesAsync"/>.</summary>
+    public static string SelectActivities(bool withProperties) =>
+        "SELECT \"LeadId\", \"Type\", \"OccurredAt\", \"CampaignId\", \"Url\"" + (withProperties ? ", \"Properties\"" : "") + " FROM \"Activities\" WHERE ";
+
+    /// <summary>Reads the rows of a <see cref="SelectActivities"/> query (the reader's current result set) into facts per lead, unsorted.</summary>
+    public static async Task ReadActivitiesAsync(Npgsql.NpgsqlDataReader reader, bool withProperties, HashSet<Guid>? wanted,
+        Dictionary<Guid, List<ActivityFacts>> result, CancellationToken ct)
+    {
+        while (await reader.ReadAsync(ct))
+        {
+            if (!ActivityTypes.TryGetValue(reader.GetString(1), out var type) || (wanted is not null && !wanted.Contains(reader.GetGuid(0))))
+                continue;
+            var at = new DateTimeOffset(reader.GetFieldValue<DateTime>(2), TimeSpan.Zero);
+            Add(result, reader.GetGuid(0), new ActivityFacts(type, at, reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), withProperties && !reader.IsDBNull(5) ? ParseCustomFields(reader.GetString(5)) : null));
         }
     }
 
