@@ -257,8 +257,10 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         var active = await activeDefinition.GetAsync(db, ct);
         Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>? history = null;
         List<Lead> existing;
+        // Small groups (single captures) read the history of the leads they find in the same round trip; a bulk group, mostly new
+        // people, would probe every identifier twice for it: it reads the history of the leads it found afterwards, if any.
         if (db.Database.IsNpgsql() && PostgresBulk.SelectAll<Lead>(db) is { } selectLeads)
-            (existing, history) = await LookupPostgresAsync(selectLeads, emails, phones, externalIds, active, ct);
+            (existing, history) = await LookupPostgresAsync(selectLeads, emails, phones, externalIds, items.Count < BulkThreshold ? active : null, ct);
         else
             existing = await db.Leads.TagWith(KeyLookup.Tag).Where(l =>
                     (l.Email != null && emails.Contains(l.Email)) ||
@@ -403,7 +405,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     /// </summary>
     /// <summary>
     /// PostgreSQL: the leads matching any identifier and, in the same round trip, the activity history that scoring needs for them
-    /// (one batch: the key-lookup planner setting, the leads, their activities, the reset). The leads are tracked as EF would.
+    /// when <paramref name="active"/> is given (one batch: the key-lookup planner setting, the leads, their activities, the reset).
+    /// The leads are tracked as EF would.
     /// </summary>
     private async Task<(List<Lead>, Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>?)> LookupPostgresAsync(string selectLeads,
         List<string> emails, List<string> phones, List<string> externalIds, Qualification.ActiveScoring? active, CancellationToken ct)
