@@ -173,7 +173,7 @@ public static class PostgresBulk
     {
         var type = entry.Metadata;
         var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
-        var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
+        var target = Shape(entry.Context, type.ClrType).Target;
         var command = new NpgsqlBatchCommand();
         var sets = new List<string>();
         object? Provider(Microsoft.EntityFrameworkCore.ChangeTracking.PropertyEntry property) =>
@@ -225,7 +225,8 @@ public static class PostgresBulk
         }
     }
 
-    private sealed record Reading(string Columns, string Target, Func<NpgsqlDataReader, object>? Read);
+    /// <summary>The <c>SELECT</c> of every mapped column (in <see cref="Shape"/>'s order) and the row reader; both null when the entity cannot be built.</summary>
+    private sealed record Reading(string? Select, Func<NpgsqlDataReader, object>? Read);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<IEntityType, Reading> Readings = new();
 
@@ -241,10 +242,9 @@ public static class PostgresBulk
     {
         var table = StoreObjectIdentifier.Table(type.GetTableName()!, type.GetSchema());
         var properties = type.GetProperties().Where(p => p.GetColumnName(table) is not null).ToList();
-        var columns = string.Join(", ", properties.Select(p => Quote(p.GetColumnName(table)!)));
-        var target = type.GetSchema() is { } schema ? $"{Quote(schema)}.{Quote(table.Name)}" : Quote(table.Name);
         if (properties.Any(p => p.PropertyInfo is not { CanWrite: true }) || clrType.GetConstructor(Type.EmptyTypes) is null)
-            return new Reading(columns, target, null);
+            return new Reading(null, null);
+        var shape = Shape(db, clrType);
         var reader = Expression.Parameter(typeof(NpgsqlDataReader), "r");
         var entity = Expression.Variable(clrType, "e");
         var body = new List<Expression> { Expression.Assign(entity, Expression.New(clrType)) };
@@ -268,13 +268,12 @@ public static class PostgresBulk
         }
         body.Add(Expression.Convert(entity, typeof(object)));
         var read = Expression.Lambda<Func<NpgsqlDataReader, object>>(Expression.Block([entity], body), reader).Compile();
-        return new Reading(columns, target, read);
+        return new Reading($"SELECT {shape.Columns} FROM {shape.Target}", read);
     });
 
     /// <summary><c>SELECT</c> every mapped column of <typeparamref name="T"/>'s table <c>FROM</c> it (add the <c>WHERE</c>), or null when
     /// <see cref="ReadTracked{T}"/> cannot build the entity.</summary>
-    public static string? SelectAll<T>(DbContext db) where T : class =>
-        ReadingOf(db, typeof(T)) is { Read: not null } reading ? $"SELECT {reading.Columns} FROM {reading.Target}" : null;
+    public static string? SelectAll<T>(DbContext db) where T : class => ReadingOf(db, typeof(T)).Select;
 
     /// <summary>
     /// Builds the entities of the reader's current result set (a <see cref="SelectAll{T}"/> query) and attaches them to the context
