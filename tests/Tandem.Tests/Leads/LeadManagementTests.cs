@@ -284,9 +284,10 @@ public abstract class LeadManagementTests(DatabaseProvider provider)
         var (app, client) = await StartAsync(provider);
         await using var _ = app;
         var id = await CaptureAsync(client, """{"email":"x@evil.example","firstName":"<script>alert(1)</script>","company":"<b>Bold</b>","landingPage":"https://evil.example/?q=<img src=x onerror=alert(1)>"}""");
-        var (_, password) = await app.CreateUserAsync("rep@example.com", Roles.Sales);
+        // A marketer reads every lead (a rep would only see their own: decision 010).
+        var (_, password) = await app.CreateUserAsync("marketer@example.com", Roles.Marketing);
         var browser = app.CreateBrowserClient();
-        await TandemApp.SignInAsync(browser, "rep@example.com", password);
+        await TandemApp.SignInAsync(browser, "marketer@example.com", password);
 
         var response = await browser.GetAsync($"/leads/{id}", Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

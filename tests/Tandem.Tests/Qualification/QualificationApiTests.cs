@@ -194,7 +194,10 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         var first = await ActivateAsync(admin, HandDefinition());
 
         var (_, marketingPassword) = await app.CreateUserAsync("mia@example.com", Roles.Marketing);
-        var (_, salesPassword) = await app.CreateUserAsync("sol@example.com", Roles.Sales);
+        var (_, salesPassword) = await app.CreateUserAsync("sol@example.com", Roles.SalesManager);
+        var (_, repPassword) = await app.CreateUserAsync("rex@example.com", Roles.Sales);
+        var rep = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(rep, "rex@example.com", repPassword);
         var marketing = app.CreateBrowserClient();
         await TandemApp.SignInAsync(marketing, "mia@example.com", marketingPassword);
         var sales = app.CreateBrowserClient();
@@ -207,6 +210,9 @@ public abstract class QualificationApiTests(DatabaseProvider provider)
         Assert.Contains("Marketing and one Sales approval", await early.Content.ReadAsStringAsync(Ct));
 
         Assert.True((await marketing.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/approve", null, Ct)).IsSuccessStatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await marketing.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/activate", null, Ct)).StatusCode);
+        // A rep drafts but never approves the company-wide definition: the sales side is a sales manager's.
+        Assert.Equal(HttpStatusCode.Forbidden, (await rep.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/approve", null, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await marketing.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/activate", null, Ct)).StatusCode);
         Assert.True((await sales.PostAsync($"/api/v1/qualification/versions/{draft.Version.Id}/approve", null, Ct)).IsSuccessStatusCode);
 

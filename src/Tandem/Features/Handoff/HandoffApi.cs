@@ -96,6 +96,8 @@ public static class HandoffApi
         services.Configure<HandoffOptions>(configuration.GetSection("Tandem:Handoff"));
         services.AddSingleton<HandoffConfigCache>();
         services.AddSingleton<HandoffCounters>();
+        services.Configure<AccessOptions>(configuration.GetSection("Tandem:Access"));
+        services.AddSingleton<ILeadAccess, LeadAccessService>();
         services.AddScoped<HandoffService>();
         services.AddScoped<HandoffSetup>();
         services.AddScoped<SlaTimerProcessor>();
@@ -130,11 +132,11 @@ public static class HandoffApi
         r.MapPost("/simulate", SimulateAsync).RequireAuthorization(ConfigPolicy).WithSummary("Where would this lead go now? (dry run, nothing written)");
 
         var l = api.MapGroup("/leads").WithTags("Handoff");
-        l.MapGet("/{id:guid}/assignments", AssignmentsAsync).RequireAuthorization(Policies.ScopeRead).WithSummary("The lead's assignments, newest first, with why this rep.");
-        l.MapPost("/{id:guid}/touches", TouchAsync).RequireAuthorization(TouchPolicy).WithSummary("Log a sales touch (call, email, meeting, note); the first one stops the SLA clock.");
-        l.MapPost("/{id:guid}/reassign", ReassignAsync).RequireAuthorization(ConfigPolicy).WithSummary("Reassign an MQL: to a rep, or by the rules excluding the current rep.");
-        l.MapPost("/{id:guid}/work-status", HandoffCadence.WorkStatusEndpointAsync).RequireAuthorization(TouchPolicy).WithSummary("Mark an MQL Attempting or Connected (Connected ends the attempts cadence).");
-        l.MapPost("/{id:guid}/reject", RejectAsync).RequireAuthorization(TouchPolicy).WithSummary("Reject an MQL with a catalogue reason: recycled or disqualified as the reason says.");
+        l.MapGet("/{id:guid}/assignments", AssignmentsAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read).WithSummary("The lead's assignments, newest first, with why this rep.");
+        l.MapPost("/{id:guid}/touches", TouchAsync).RequireAuthorization(TouchPolicy).RequireLeadAccess(LeadRight.Work).WithSummary("Log a sales touch (call, email, meeting, note); the first one stops the SLA clock.");
+        l.MapPost("/{id:guid}/reassign", ReassignAsync).RequireAuthorization(ConfigPolicy).RequireLeadAccess(LeadRight.Work).WithSummary("Reassign an MQL: to a rep, or by the rules excluding the current rep.");
+        l.MapPost("/{id:guid}/work-status", HandoffCadence.WorkStatusEndpointAsync).RequireAuthorization(TouchPolicy).RequireLeadAccess(LeadRight.Work).WithSummary("Mark an MQL Attempting or Connected (Connected ends the attempts cadence).");
+        l.MapPost("/{id:guid}/reject", RejectAsync).RequireAuthorization(TouchPolicy).RequireLeadAccess(LeadRight.Work).WithSummary("Reject an MQL with a catalogue reason: recycled or disqualified as the reason says.");
         return api;
     }
 

@@ -85,10 +85,10 @@ public static class LeadsApi
         var leads = api.MapGroup("/leads").RequireAuthorization(Policies.ScopeRead).WithTags("Leads");
         leads.MapGet("/", ListAsync).WithSummary(
             $"List leads (default newest first) with filters and sort. pageSize is at most {PageQuery.MaxPageSize}; totalCount stops at {CountCap} (totalIsCapped).");
-        leads.MapGet("/{id:guid}", GetAsync).WithSummary("One lead with its activity timeline and stage history.");
+        leads.MapGet("/{id:guid}", GetAsync).RequireLeadAccess(LeadRight.Read).WithSummary("One lead with its activity timeline and stage history.");
         leads.MapGet("/duplicates", DuplicatesAsync).WithSummary("Likely duplicates that identifiers cannot catch: same name and company, or same name and account.");
         api.MapGroup("/leads").RequireAuthorization(Policies.ScopeIngest).WithTags("Leads")
-            .MapPost("/{id:guid}/merge", MergeLeads.MergeEndpointAsync)
+            .MapPost("/{id:guid}/merge", MergeLeads.MergeEndpointAsync).RequireLeadAccess(LeadRight.MoveStage)
             .WithSummary("Merge another lead into this one (the survivor): activities, stage history and deals move, the other lead is deleted.");
         return api;
     }
@@ -166,9 +166,12 @@ public static class LeadsApi
     };
 
     /// <summary>One page of leads for the API and the leads page; the count is capped (see <see cref="LeadPage"/>).</summary>
-    public static async Task<LeadPage> QueryAsync(TandemDb db, LeadQuery filter, LeadSort sort, int pageNumber, int pageSize, CancellationToken ct)
+    public static async Task<LeadPage> QueryAsync(TandemDb db, LeadQuery filter, LeadSort sort, int pageNumber, int pageSize, CancellationToken ct,
+        ILeadAccess? access = null, LeadAccessScope? scope = null)
     {
         var q = Filter(db.Leads.AsNoTracking(), filter);
+        if (access is not null && scope is not null)
+            q = access.Readable(db, scope, q);
         var counted = await q.Select(l => l.Id).Take(CountCap + 1).CountAsync(ct);
         var items = await Order(q, sort).Skip((pageNumber - 1) * pageSize).Take(pageSize)
             .Select(l => new LeadListItem(l.Id, l.Email, l.FirstName, l.LastName, l.Company, l.JobTitle, l.Country, l.Stage,
@@ -177,12 +180,14 @@ public static class LeadsApi
         return new LeadPage(items, pageNumber, pageSize, Math.Min(counted, CountCap), counted > CountCap);
     }
 
-    private static async Task<Results<Ok<LeadPage>, ValidationProblem>> ListAsync([AsParameters] LeadQuery filter, [AsParameters] PageQuery page, TandemDb db, CancellationToken ct)
+    private static async Task<Results<Ok<LeadPage>, ValidationProblem>> ListAsync([AsParameters] LeadQuery filter, [AsParameters] PageQuery page, TandemDb db,
+        ILeadAccess access, HttpContext http, CancellationToken ct)
     {
         var errors = Validate(filter);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        return TypedResults.Ok(await QueryAsync(db, filter, ParseSort(filter.Sort).Sort!.Value, page.PageNumber, page.Size, ct));
+        var scope = await access.ScopeAsync(http.User, ct);
+        return TypedResults.Ok(await QueryAsync(db, filter, ParseSort(filter.Sort).Sort!.Value, page.PageNumber, page.Size, ct, access, scope));
     }
 
     private static async Task<Results<Ok<LeadDetail>, ProblemHttpResult>> GetAsync(Guid id, TandemDb db, CancellationToken ct)
@@ -199,6 +204,16 @@ public static class LeadsApi
             l.FitScore, l.EngagementScore, l.FirstChannel, l.FirstSource, l.FirstCampaignId, l.CreatedAt, l.UpdatedAt, timeline, stages));
     }
 
-    private static async Task<Ok<IReadOnlyList<DuplicateGroup>>> DuplicatesAsync(TandemDb db, CancellationToken ct) =>
-        TypedResults.Ok(await MergeLeads.FindDuplicatesAsync(db, 100, ct));
+    /// <summary>Groups of likely duplicates, limited to the leads the caller may read (a group needs two of them).</summary>
+    private static async Task<Ok<IReadOnlyList<DuplicateGroup>>> DuplicatesAsync(TandemDb db, ILeadAccess access, HttpContext http, CancellationToken ct)
+    {
+        var groups = await MergeLeads.FindDuplicatesAsync(db, 100, ct);
+        var scope = await access.ScopeAsync(http.User, ct);
+        if (scope.ReadAll)
+            return TypedResults.Ok(groups);
+        var ids = groups.SelectMany(g => g.Leads).Select(l => l.Id).ToList();
+        var readable = (await access.Readable(db, scope, db.Leads.AsNoTracking().Where(l => ids.Contains(l.Id))).Select(l => l.Id).ToListAsync(ct)).ToHashSet();
+        IReadOnlyList<DuplicateGroup> visible = [.. groups.Select(g => g with { Leads = [.. g.Leads.Where(l => readable.Contains(l.Id))] }).Where(g => g.Leads.Count > 1)];
+        return TypedResults.Ok(visible);
+    }
 }

@@ -172,10 +172,11 @@ public sealed class DefinitionVersions(TandemDb db, ActiveDefinition active, Tim
             return new VersionOutcome(NotFound: true);
         if (version.Status != VersionStatus.Draft)
             return new VersionOutcome(Conflict: $"Version {version.Number} is {version.Status}; only drafts are approved.");
+        // The company-wide definition is approved by the people answerable for each side: a marketer, and a sales manager (never a rep).
         ApprovalSide? side = roles.Contains(Roles.Marketing) ? ApprovalSide.Marketing
-            : roles.Contains(Roles.Sales) || roles.Contains(Roles.SalesManager) ? ApprovalSide.Sales : null;
+            : roles.Contains(Roles.SalesManager) ? ApprovalSide.Sales : null;
         if (side is null || actor.Id is null)
-            return new VersionOutcome(Forbidden: "Only a Marketing or a Sales user approves a draft (an Admin activates it directly).");
+            return new VersionOutcome(Forbidden: "Only a Marketing user or a Sales manager approves a draft (an Admin activates it directly).");
         var existing = await db.VersionApprovals.FirstOrDefaultAsync(a => a.VersionId == id && a.UserId == actor.Id, ct);
         if (existing is not null)
             db.VersionApprovals.Remove(existing);

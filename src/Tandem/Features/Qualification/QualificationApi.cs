@@ -89,11 +89,11 @@ public static class QualificationApi
         q.MapPost("/jobs/{id:guid}/cancel", CancelJobAsync).RequireAuthorization(Policies.DefinitionDraft).WithSummary("Cancel a queued or running job.");
 
         var leads = api.MapGroup("/leads").WithTags("Leads");
-        leads.MapGet("/{id:guid}/score", ScoreAsync).RequireAuthorization(Policies.ScopeRead)
+        leads.MapGet("/{id:guid}/score", ScoreAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read)
             .WithSummary("The lead's score now (fit, engagement with decay, grade, persona), each line explained, and why it is or is not an MQL.");
-        leads.MapPost("/{id:guid}/stage", MoveStageAsync).RequireAuthorization(Policies.LeadStage)
+        leads.MapPost("/{id:guid}/stage", MoveStageAsync).RequireAuthorization(Policies.LeadStage).RequireLeadAccess(LeadRight.MoveStage)
             .WithSummary("Move a lead: advance (forward only), recycle, disqualify or reopen — always with a reason.");
-        leads.MapPost("/{id:guid}/accept", AcceptAsync).RequireAuthorization(Policies.LeadStage)
+        leads.MapPost("/{id:guid}/accept", AcceptAsync).RequireAuthorization(Policies.LeadStage).RequireLeadAccess(LeadRight.Work)
             .WithSummary("Accept an MQL as SQL with the BANT facts the active definition requires (each with a note).");
         return api;
     }
@@ -204,8 +204,27 @@ public static class QualificationApi
         return TypedResults.Accepted($"/api/v1/qualification/jobs/{job.Id}", JobView.From(job));
     }
 
-    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJobAsync(Guid id, TandemDb db, TimeProvider clock, CancellationToken ct)
+    /// <summary>
+    /// Jobs are cancelled only by who may start them: a rescore or decay pass (started by an activation or a persona change) by an
+    /// Admin, a marketer or a sales manager; a backtest also by the person who asked for it. Never by a rep for someone else.
+    /// </summary>
+    public static bool MayCancel(ClaimsPrincipal user, QualificationJob job)
     {
+        if (user.Identity?.AuthenticationType == AuthSchemes.ApiKey || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Marketing)
+            || user.IsInRole(Roles.SalesManager))
+            return true;
+        return job.Kind == JobKind.Backtest && job.CreatedByName is { } by && by == Actor.From(user).Name;
+    }
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> CancelJobAsync(Guid id, HttpContext http, TandemDb db, TimeProvider clock,
+        CancellationToken ct)
+    {
+        var found = await db.QualificationJobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
+        if (found is null)
+            return ApiConventions.NotFoundProblem($"No job with id {id}.");
+        if (!MayCancel(http.User, found))
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "Only an Admin, a marketer or a sales manager cancels this job (a backtest also by the person who started it).");
         var updated = await db.QualificationJobs.Where(j => j.Id == id && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running))
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Cancelled).SetProperty(j => j.FinishedAt, clock.GetUtcNow()), ct);
         var job = await db.QualificationJobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, ct);
