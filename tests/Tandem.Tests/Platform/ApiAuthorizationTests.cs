@@ -111,6 +111,14 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("POST", "/api/v1/leads/{id:guid}/reassign", Scopes.Admin),
         ("POST", "/api/v1/leads/{id:guid}/reject", Scopes.Ingest),
         ("POST", "/api/v1/leads/{id:guid}/work-status", Scopes.Ingest),
+        ("POST", "/api/v1/leads/{id:guid}/rating", Scopes.Ingest),
+        ("GET", "/api/v1/leads/{id:guid}/ratings", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality.csv", Scopes.Read),
+        ("GET", "/api/v1/campaigns/{id:guid}/guard", Scopes.Read),
+        ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
+        ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
+        ("POST", "/api/v1/campaigns/{id:guid}/resume", Scopes.Ingest),
     ];
 
     /// <summary>
@@ -148,6 +156,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reassign"] = [Roles.Admin, Roles.SalesManager],
         ["POST /api/v1/leads/{id:guid}/reject"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/work-status"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/leads/{id:guid}/rating"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
     };
 
     [Fact]

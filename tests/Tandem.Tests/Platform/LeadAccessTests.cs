@@ -36,6 +36,8 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reassign"] = LeadRight.Work,
         ["POST /api/v1/leads/{id:guid}/stage"] = LeadRight.MoveStage,
         ["POST /api/v1/leads/{id:guid}/merge"] = LeadRight.MoveStage,
+        ["POST /api/v1/leads/{id:guid}/rating"] = LeadRight.Work,
+        ["GET /api/v1/leads/{id:guid}/ratings"] = LeadRight.Read,
     };
 
     /// <summary>A body each route accepts far enough to reach its record check (the check runs first).</summary>
@@ -48,6 +50,7 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reassign"] = """{"reason":"test"}""",
         ["POST /api/v1/leads/{id:guid}/stage"] = """{"action":"Recycle","reason":"test"}""",
         ["POST /api/v1/leads/{id:guid}/merge"] = "{}",
+        ["POST /api/v1/leads/{id:guid}/rating"] = """{"leadQuality":3}""",
     };
 
     [Fact]
@@ -147,7 +150,8 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         var failures = new List<string>();
         // Reads first, then actions that change nothing another action needs (a touch, a work status), then the ones that end the MQL last.
         string[] order = ["GET /api/v1/leads/{id:guid}", "GET /api/v1/leads/{id:guid}/score", "GET /api/v1/leads/{id:guid}/assignments",
-            "POST /api/v1/leads/{id:guid}/touches", "POST /api/v1/leads/{id:guid}/work-status"];
+            "GET /api/v1/leads/{id:guid}/ratings", "POST /api/v1/leads/{id:guid}/touches", "POST /api/v1/leads/{id:guid}/work-status",
+            "POST /api/v1/leads/{id:guid}/rating"];
         foreach (var route in order)
         {
             var right = RecordRoutes[route]!.Value;

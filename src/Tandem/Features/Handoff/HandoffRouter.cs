@@ -121,7 +121,8 @@ public sealed record RouteRequest(DateTimeOffset MqlAt, Guid? ExcludeRepId = nul
 /// Turns a routing decision into rows: the assignment with why this rep, its SLA timers, the team counters, the lead's
 /// owner and the notifications — all added to the caller's unit of work (the caller saves and commits).
 /// </summary>
-public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters)
+public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
+    IEnumerable<IDispositionListener> dispositionListeners)
 {
     private static readonly ActivityType[] TouchTypes = [ActivityType.Call, ActivityType.EmailSent, ActivityType.Meeting];
     private readonly Notifier _notifier = new(db, signal, clock);
@@ -129,6 +130,13 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     public TandemDb Db => db;
 
     public HandoffCounters Counters => counters;
+
+    /// <summary>Tells the feedback loop of a verdict on an MQL, in the caller's transaction.</summary>
+    public async Task DispositionAsync(Lead lead, Disposition disposition, CancellationToken ct)
+    {
+        foreach (var listener in dispositionListeners)
+            await listener.OnDispositionAsync(db, lead, disposition, ct);
+    }
 
     public static bool IsTouch(ActivityType type) => TouchTypes.Contains(type);
 
@@ -461,20 +469,26 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
 }
 
 /// <summary>Routes every new MQL in the scoring transaction, so the lead and its assignment commit together.</summary>
-public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters) : IMqlListener
+public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
+    IEnumerable<IDispositionListener> dispositionListeners) : IMqlListener
 {
     // One service per context: the leads of one scoring pass share what routing has read in its transaction.
     private HandoffService? _service;
 
     public async Task PrepareAsync(TandemDb db, CancellationToken ct) => await Service(db).LockConfigAsync(ct);
 
-    public async Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct) =>
+    public async Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct)
+    {
+        // A paused campaign's MQLs are held: captured and scored, not routed, until marketing resumes the campaign (decision 011).
+        if (lead.FirstCampaignId is { } campaign && await db.Campaigns.AnyAsync(c => c.Id == campaign && c.Status == Campaigns.CampaignStatus.Paused, ct))
+            return;
         await Service(db).AssignAsync(lead, new RouteRequest(transition.At), ct);
+    }
 
     private HandoffService Service(TandemDb db)
     {
         if (_service?.Db != db)
-            _service = new HandoffService(db, cache, signal, clock, counters);
+            _service = new HandoffService(db, cache, signal, clock, counters, dispositionListeners);
         return _service;
     }
 }

@@ -373,6 +373,23 @@ public sealed class HandoffSetup(HandoffService handoff, HandoffConfigCache cach
     // ---- manager actions ----
 
     /// <summary>Reassigns an MQL to the rep given, or by the rules excluding the current rep.</summary>
+    /// <summary>Routes the MQLs a paused campaign held (no open assignment), one transaction each; returns how many were routed.</summary>
+    public async Task<int> RouteHeldAsync(Guid campaignId, CancellationToken ct)
+    {
+        var db = Db;
+        var held = await db.Leads.Where(l => l.FirstCampaignId == campaignId && l.Stage == LifecycleStage.Mql
+            && !db.Assignments.Any(a => a.LeadId == l.Id && Assignment.OpenStates.Contains(a.State))).Select(l => l.Id).Take(10_000).ToListAsync(ct);
+        foreach (var id in held)
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var lead = await db.Leads.FirstAsync(l => l.Id == id, ct);
+            await handoff.AssignAsync(lead, new RouteRequest(lead.StageChangedAt), ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        return held.Count;
+    }
+
     public async Task<SetupResult<AssignmentView>> ReassignAsync(Guid leadId, ReassignRequest body, string actor, CancellationToken ct)
     {
         var db = Db;

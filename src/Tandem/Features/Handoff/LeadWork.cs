@@ -99,9 +99,10 @@ public static class LeadWork
             a.State = AssignmentState.Closed;
             a.ClosedAt = now;
         }
-        LeadStages.Record(db, lead, target, actor, $"handoff:reject:{reason}", string.IsNullOrEmpty(text) ? reason.ToString() : $"{reason}: {text}", now);
+        LeadStages.Record(db, lead, target, actor, DispositionRules.Reject(reason.ToString()), string.IsNullOrEmpty(text) ? reason.ToString() : $"{reason}: {text}", now);
         lead.WorkStatus = WorkStatus.Rejected;
         await db.SaveChangesAsync(ct);
+        await handoff.DispositionAsync(lead, new Disposition(id, false, reason.ToString(), text, actor.Id, now), ct);
         await tx.CommitAsync(ct);
         return new(new RejectView(id, target, reason));
     }

@@ -86,7 +86,7 @@ public static class LeadStages
 
     /// <summary>Accept an MQL as SQL: the BANT facts the active definition requires must be confirmed, each with a note.</summary>
     public static async Task<StageOutcome> AcceptAsync(TandemDb db, ActiveDefinition active, Guid leadId, BantInput bant, Actor actor,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, IEnumerable<IDispositionListener> listeners, CancellationToken ct)
     {
         var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == leadId, ct);
         if (lead is null)
@@ -128,9 +128,17 @@ public static class LeadStages
         });
         var confirmed = new[] { bant.Budget ? "budget" : null, bant.Authority ? "authority" : null, bant.Need ? "need" : null, bant.Timing ? "timing" : null }
             .OfType<string>();
-        Record(db, lead, LifecycleStage.Sql, actor, "manual:accept", $"Accepted by sales (BANT: {string.Join(", ", confirmed)})", now);
+        Record(db, lead, LifecycleStage.Sql, actor, DispositionRules.Accept, $"Accepted by sales (BANT: {string.Join(", ", confirmed)})", now);
         lead.WorkStatus = WorkStatus.Accepted;
-        return await SaveAsync(db, lead, ct);
+        // The verdict and the way back to marketing (guard, notifications) commit together.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var outcome = await SaveAsync(db, lead, ct);
+        if (outcome.Conflict is not null)
+            return outcome;
+        foreach (var listener in listeners)
+            await listener.OnDispositionAsync(db, lead, new Disposition(lead.Id, true, null, null, actor.Id, now), ct);
+        await tx.CommitAsync(ct);
+        return outcome;
     }
 
     /// <summary>Moves the lead and writes the transition row (the one place stage history is written after capture).</summary>

@@ -685,6 +685,85 @@ namespace Tandem.Data.Migrations.Postgres
                     b.ToTable("WebhookSources");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Feedback.CampaignGuardState", b =>
+                {
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("CountFrom")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("DispositionsSinceFlag")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("FlaggedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LastDecision")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.Property<DateTimeOffset?>("LastDecisionAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("PausedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Rule")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.HasKey("CampaignId");
+
+                    b.ToTable("CampaignGuardState");
+                });
+
+            modelBuilder.Entity("Tandem.Features.Feedback.LeadRating", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("ByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<Guid>("ByUserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid?>("CampaignId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Comment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("LeadId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("LeadQuality")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("MeetingQuality")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CampaignId", "CreatedAt");
+
+                    b.HasIndex("LeadId", "ByUserId")
+                        .IsUnique();
+
+                    b.ToTable("LeadRating");
+                });
+
             modelBuilder.Entity("Tandem.Features.Handoff.Assignment", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2234,6 +2313,15 @@ namespace Tandem.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("CampaignId")
                         .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Feedback.CampaignGuardState", b =>
+                {
+                    b.HasOne("Tandem.Features.Campaigns.Campaign", null)
+                        .WithOne()
+                        .HasForeignKey("Tandem.Features.Feedback.CampaignGuardState", "CampaignId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Handoff.Assignment", b =>

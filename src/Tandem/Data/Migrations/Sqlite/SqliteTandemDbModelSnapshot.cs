@@ -673,6 +673,85 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.ToTable("WebhookSources");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Feedback.CampaignGuardState", b =>
+                {
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("CountFrom")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("DispositionsSinceFlag")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FlaggedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LastDecision")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("LastDecisionAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("PausedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Rule")
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("CampaignId");
+
+                    b.ToTable("CampaignGuardState");
+                });
+
+            modelBuilder.Entity("Tandem.Features.Feedback.LeadRating", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ByName")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("ByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CampaignId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Comment")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("LeadId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("LeadQuality")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MeetingQuality")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CampaignId", "CreatedAt");
+
+                    b.HasIndex("LeadId", "ByUserId")
+                        .IsUnique();
+
+                    b.ToTable("LeadRating");
+                });
+
             modelBuilder.Entity("Tandem.Features.Handoff.Assignment", b =>
                 {
                     b.Property<Guid>("Id")
@@ -2222,6 +2301,15 @@ namespace Tandem.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("CampaignId")
                         .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Feedback.CampaignGuardState", b =>
+                {
+                    b.HasOne("Tandem.Features.Campaigns.Campaign", null)
+                        .WithOne()
+                        .HasForeignKey("Tandem.Features.Feedback.CampaignGuardState", "CampaignId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Handoff.Assignment", b =>

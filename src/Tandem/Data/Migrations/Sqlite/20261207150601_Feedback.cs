@@ -1,0 +1,80 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Tandem.Data.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class Feedback : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "CampaignGuardState",
+                columns: table => new
+                {
+                    CampaignId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Rule = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true),
+                    FlaggedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    DispositionsSinceFlag = table.Column<int>(type: "INTEGER", nullable: false),
+                    PausedAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    LastDecision = table.Column<string>(type: "TEXT", maxLength: 4000, nullable: true),
+                    LastDecisionAt = table.Column<long>(type: "INTEGER", nullable: true),
+                    CountFrom = table.Column<long>(type: "INTEGER", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_CampaignGuardState", x => x.CampaignId);
+                    table.ForeignKey(
+                        name: "FK_CampaignGuardState_Campaigns_CampaignId",
+                        column: x => x.CampaignId,
+                        principalTable: "Campaigns",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "LeadRating",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    LeadId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ByUserId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    ByName = table.Column<string>(type: "TEXT", maxLength: 256, nullable: false),
+                    LeadQuality = table.Column<int>(type: "INTEGER", nullable: false),
+                    MeetingQuality = table.Column<int>(type: "INTEGER", nullable: true),
+                    Comment = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    CampaignId = table.Column<Guid>(type: "TEXT", nullable: true),
+                    CreatedAt = table.Column<long>(type: "INTEGER", nullable: false),
+                    UpdatedAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_LeadRating", x => x.Id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadRating_CampaignId_CreatedAt",
+                table: "LeadRating",
+                columns: new[] { "CampaignId", "CreatedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_LeadRating_LeadId_ByUserId",
+                table: "LeadRating",
+                columns: new[] { "LeadId", "ByUserId" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "CampaignGuardState");
+
+            migrationBuilder.DropTable(
+                name: "LeadRating");
+        }
+    }
+}

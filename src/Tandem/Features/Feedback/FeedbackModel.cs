@@ -1,0 +1,63 @@
+using Microsoft.EntityFrameworkCore;
+using Tandem.Features.Campaigns;
+
+namespace Tandem.Features.Feedback;
+
+/// <summary>
+/// A rep's rating of a lead (1–5) and, when they met, of the meeting (1–5), with an optional comment. One per lead and author:
+/// the author edits it for <see cref="Ratings.EditWindow"/>, then it is locked. Every change is audited.
+/// </summary>
+public sealed class LeadRating
+{
+    public const int MaxComment = 2000;
+
+    public Guid Id { get; set; } = Ids.New();
+    public Guid LeadId { get; set; }
+    public Guid ByUserId { get; set; }
+    public string ByName { get; set; } = "";
+    public int LeadQuality { get; set; }
+    public int? MeetingQuality { get; set; }
+    public string? Comment { get; set; }
+    /// <summary>The lead's first-touch campaign when it was rated (the campaign the verdict is about).</summary>
+    public Guid? CampaignId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>A campaign's guard: its own rule (null = the workspace default) and the state of its last decision.</summary>
+public sealed class CampaignGuardState
+{
+    public Guid CampaignId { get; set; }
+    /// <summary>The <see cref="GuardRule"/> override as JSON; null uses the default.</summary>
+    public string? Rule { get; set; }
+    public DateTimeOffset? FlaggedAt { get; set; }
+    /// <summary>Dispositions counted since the campaign was flagged (pause after <see cref="GuardRule.PauseAfter"/> more).</summary>
+    public int DispositionsSinceFlag { get; set; }
+    public DateTimeOffset? PausedAt { get; set; }
+    /// <summary>The last decision in words, with the figures and the rule that fired (shown on the campaign banner).</summary>
+    public string? LastDecision { get; set; }
+    public DateTimeOffset? LastDecisionAt { get; set; }
+    /// <summary>After a marketer resumes a paused campaign, only dispositions after this time count.</summary>
+    public DateTimeOffset? CountFrom { get; set; }
+}
+
+public static class FeedbackModel
+{
+    public static void Configure(ModelBuilder builder)
+    {
+        builder.Entity<LeadRating>(e =>
+        {
+            e.Property(r => r.ByName).HasMaxLength(256);
+            e.Property(r => r.Comment).HasMaxLength(LeadRating.MaxComment);
+            e.HasIndex(r => new { r.LeadId, r.ByUserId }).IsUnique();
+            e.HasIndex(r => new { r.CampaignId, r.CreatedAt });
+        });
+        builder.Entity<CampaignGuardState>(e =>
+        {
+            e.HasKey(g => g.CampaignId);
+            e.Property(g => g.Rule).HasMaxLength(4000);
+            e.Property(g => g.LastDecision).HasMaxLength(4000);
+            e.HasOne<Campaign>().WithOne().HasForeignKey<CampaignGuardState>(g => g.CampaignId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+}

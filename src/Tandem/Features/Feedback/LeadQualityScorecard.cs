@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Tandem.Data;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Leads;
+
+namespace Tandem.Features.Feedback;
+
+public enum ScorecardBy
+{
+    Campaign,
+    Channel,
+    Source,
+    Persona,
+    CampaignOwner,
+}
+
+/// <summary>
+/// One row of the lead-quality scorecard. A cohort: the leads created in the period in this group, and what became of them —
+/// MQL, sales' verdict (a lead counts as accepted when it was ever accepted, rejected when it was rejected and never accepted),
+/// SQL, and the reps' ratings. Rates are null when their denominator is 0.
+/// </summary>
+public sealed record ScorecardRow(string Key, string Name, int Leads, int Mqls, decimal? MqlRate, int Dispositioned, int Accepted, int Rejected,
+    decimal? AcceptanceRate, decimal? MeanLeadRating, int LeadRatings, decimal? MeanMeetingRating, int MeetingRatings, int Sqls, decimal? SqlRate,
+    IReadOnlyDictionary<string, int> RejectionReasons);
+
+public sealed record Scorecard(ScorecardBy By, DateOnly From, DateOnly To, IReadOnlyList<ScorecardRow> Rows);
+
+/// <summary>The lead-quality scorecard, computed in SQL (grouped per lead, then per key) on both providers (decision 011).</summary>
+public static class LeadQualityScorecard
+{
+    public const string NoneKey = "none";
+
+    public static async Task<Scorecard> ComputeAsync(TandemDb db, ScorecardBy by, DateOnly from, DateOnly to, IReadOnlyCollection<Guid>? campaignIds,
+        CancellationToken ct)
+    {
+        var start = new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var end = new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var leads = db.Leads.AsNoTracking().Where(l => l.CreatedAt >= start && l.CreatedAt < end);
+        if (campaignIds is { Count: > 0 })
+            leads = leads.Where(l => l.FirstCampaignId != null && campaignIds.Contains(l.FirstCampaignId.Value));
+
+        var transitions = db.StageTransitions.AsNoTracking();
+        var perLead = leads.Select(l => new
+        {
+            l.Id,
+            l.FirstCampaignId,
+            l.FirstChannel,
+            l.FirstSource,
+            l.PersonaId,
+            Mql = transitions.Any(t => t.LeadId == l.Id && t.To == LifecycleStage.Mql) ? 1 : 0,
+            Accepted = transitions.Any(t => t.LeadId == l.Id && t.ByRule == DispositionRules.Accept) ? 1 : 0,
+            Rejected = transitions.Any(t => t.LeadId == l.Id && t.ByRule!.StartsWith(DispositionRules.RejectPrefix)) ? 1 : 0,
+            Sql = transitions.Any(t => t.LeadId == l.Id && t.To == LifecycleStage.Sql) ? 1 : 0,
+        });
+        var counts = await perLead.Select(x => new
+        {
+            x.FirstCampaignId,
+            x.FirstChannel,
+            x.FirstSource,
+            x.PersonaId,
+            x.Mql,
+            x.Accepted,
+            RejectedOnly = x.Rejected * (1 - x.Accepted),
+            x.Sql,
+        }).GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
+            .Select(g => new
+            {
+                g.Key.FirstCampaignId,
+                g.Key.FirstChannel,
+                g.Key.FirstSource,
+                g.Key.PersonaId,
+                Leads = g.Count(),
+                Mqls = g.Sum(x => x.Mql),
+                Accepted = g.Sum(x => x.Accepted),
+                Rejected = g.Sum(x => x.RejectedOnly),
+                Sqls = g.Sum(x => x.Sql),
+            }).ToListAsync(ct);
+
+        var ratings = await (from r in db.Set<LeadRating>().AsNoTracking()
+                             join l in leads on r.LeadId equals l.Id
+                             select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, r.LeadQuality, r.MeetingQuality })
+            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
+            .Select(g => new
+            {
+                g.Key.FirstCampaignId,
+                g.Key.FirstChannel,
+                g.Key.FirstSource,
+                g.Key.PersonaId,
+                LeadSum = g.Sum(x => x.LeadQuality),
+                LeadN = g.Count(),
+                MeetingSum = g.Sum(x => x.MeetingQuality ?? 0),
+                MeetingN = g.Count(x => x.MeetingQuality != null),
+            }).ToListAsync(ct);
+
+        // The latest rejection reason of each lead rejected and never accepted.
+        var reasons = await (from t in transitions
+                             join l in leads on t.LeadId equals l.Id
+                             where t.ByRule!.StartsWith(DispositionRules.RejectPrefix)
+                                   && !transitions.Any(a => a.LeadId == l.Id && a.ByRule == DispositionRules.Accept)
+                                   && !transitions.Any(o => o.LeadId == l.Id && o.ByRule!.StartsWith(DispositionRules.RejectPrefix)
+                                                            && (o.At > t.At || (o.At == t.At && o.Id.CompareTo(t.Id) > 0)))
+                             select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, t.ByRule })
+            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId, x.ByRule })
+            .Select(g => new { g.Key.FirstCampaignId, g.Key.FirstChannel, g.Key.FirstSource, g.Key.PersonaId, g.Key.ByRule, N = g.Count() })
+            .ToListAsync(ct);
+
+        var campaigns = await db.Campaigns.AsNoTracking().Select(c => new { c.Id, c.Name, c.OwnerId }).ToDictionaryAsync(c => c.Id, ct);
+        var personas = await db.Personas.AsNoTracking().Select(p => new { p.Id, p.Name }).ToDictionaryAsync(p => p.Id, p => p.Name, ct);
+        var owners = await db.Users.AsNoTracking().Select(u => new { u.Id, u.DisplayName, u.Email }).ToDictionaryAsync(u => u.Id,
+            u => string.IsNullOrWhiteSpace(u.DisplayName) ? u.Email ?? "" : u.DisplayName, ct);
+
+        (string Key, string Name) KeyOf(Guid? campaign, Channel? channel, string? source, Guid? persona) => by switch
+        {
+            ScorecardBy.Campaign => campaign is { } c ? (c.ToString(), campaigns.TryGetValue(c, out var cn) ? cn.Name : c.ToString()) : (NoneKey, ""),
+            ScorecardBy.Channel => channel is { } ch ? (ch.ToString(), ch.ToString()) : (NoneKey, ""),
+            ScorecardBy.Source => string.IsNullOrEmpty(source) ? (NoneKey, "") : (source, source),
+            ScorecardBy.Persona => persona is { } p ? (p.ToString(), personas.GetValueOrDefault(p, p.ToString())) : (NoneKey, ""),
+            _ => campaign is { } oc && campaigns.TryGetValue(oc, out var cc) && cc.OwnerId is { } o ? (o.ToString(), owners.GetValueOrDefault(o, o.ToString())) : (NoneKey, ""),
+        };
+
+        var rows = new Dictionary<string, Acc>();
+        Acc Row(Guid? campaign, Channel? channel, string? source, Guid? persona)
+        {
+            var (key, name) = KeyOf(campaign, channel, source, persona);
+            if (!rows.TryGetValue(key, out var acc))
+                rows[key] = acc = new Acc(key, name);
+            return acc;
+        }
+        foreach (var c in counts)
+        {
+            var acc = Row(c.FirstCampaignId, c.FirstChannel, c.FirstSource, c.PersonaId);
+            acc.Leads += c.Leads;
+            acc.Mqls += c.Mqls;
+            acc.Accepted += c.Accepted;
+            acc.Rejected += c.Rejected;
+            acc.Sqls += c.Sqls;
+        }
+        foreach (var r in ratings)
+        {
+            var acc = Row(r.FirstCampaignId, r.FirstChannel, r.FirstSource, r.PersonaId);
+            acc.LeadSum += r.LeadSum;
+            acc.LeadN += r.LeadN;
+            acc.MeetingSum += r.MeetingSum;
+            acc.MeetingN += r.MeetingN;
+        }
+        foreach (var r in reasons)
+        {
+            var acc = Row(r.FirstCampaignId, r.FirstChannel, r.FirstSource, r.PersonaId);
+            var reason = DispositionRules.RejectReasonOf(r.ByRule) ?? "Other";
+            acc.Reasons[reason] = acc.Reasons.GetValueOrDefault(reason) + r.N;
+        }
+        return new Scorecard(by, from, to, [.. rows.Values.Select(a => a.ToRow()).OrderByDescending(r => r.Leads).ThenBy(r => r.Name, StringComparer.Ordinal)]);
+    }
+
+    private sealed class Acc(string key, string name)
+    {
+        public int Leads, Mqls, Accepted, Rejected, Sqls, LeadSum, LeadN, MeetingSum, MeetingN;
+        public readonly SortedDictionary<string, int> Reasons = new(StringComparer.Ordinal);
+
+        public ScorecardRow ToRow()
+        {
+            static decimal? Ratio(int num, int den) => den == 0 ? null : Math.Round((decimal)num / den, 4);
+            var dispositioned = Accepted + Rejected;
+            return new ScorecardRow(key, name, Leads, Mqls, Ratio(Mqls, Leads), dispositioned, Accepted, Rejected, Ratio(Accepted, dispositioned),
+                LeadN == 0 ? null : Math.Round((decimal)LeadSum / LeadN, 2), LeadN, MeetingN == 0 ? null : Math.Round((decimal)MeetingSum / MeetingN, 2), MeetingN,
+                Sqls, Ratio(Sqls, Mqls), Reasons);
+        }
+    }
+
+    /// <summary>The scorecard as CSV (invariant culture; text neutralised against formula injection).</summary>
+    public static string ToCsv(Scorecard card)
+    {
+        var sb = new StringBuilder();
+        var reasons = card.Rows.SelectMany(r => r.RejectionReasons.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+        sb.Append("key,name,leads,mqls,mqlRate,dispositioned,accepted,rejected,acceptanceRate,meanLeadRating,leadRatings,meanMeetingRating,meetingRatings,sqls,sqlRate");
+        foreach (var r in reasons)
+            sb.Append(",rejected:").Append(r);
+        sb.Append('\n');
+        static string D(decimal? d) => d?.ToString(CultureInfo.InvariantCulture) ?? "";
+        foreach (var row in card.Rows)
+        {
+            sb.Append(Platform.CsvSafe.Field(row.Key)).Append(',').Append(Platform.CsvSafe.Field(row.Name)).Append(',')
+                .Append(string.Join(',', row.Leads, row.Mqls, D(row.MqlRate), row.Dispositioned, row.Accepted, row.Rejected, D(row.AcceptanceRate),
+                    D(row.MeanLeadRating), row.LeadRatings, D(row.MeanMeetingRating), row.MeetingRatings, row.Sqls, D(row.SqlRate)));
+            foreach (var r in reasons)
+                sb.Append(',').Append(row.RejectionReasons.GetValueOrDefault(r));
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+}
