@@ -90,7 +90,7 @@ app.MapScalarApiReference("/docs/api", o => o
     .WithOpenApiRoutePattern("/openapi/{documentName}.json")
     .DisableDefaultFonts()).AllowAnonymous();
 
-var api = app.MapGroup("/api/v1");
+var api = app.MapGroup("/api/v1").RejectUndefinedEnumArguments();
 api.MapPlatformApi();
 api.MapLeadsApi();
 api.MapCaptureApi();

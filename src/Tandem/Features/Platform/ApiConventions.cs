@@ -42,6 +42,21 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        // A JSON body that does not fit its type (an undefined enum value, a string for a number…): a field error naming the member.
+        if (exception is BadHttpRequestException { InnerException: System.Text.Json.JsonException json } && JsonField(json.Path) is { } field)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                Exception = exception,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [JsonMessage(json)] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "One or more validation errors occurred.",
+                },
+            });
+        }
         var (status, title, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
@@ -57,6 +72,21 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             Exception = exception,
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
+    }
+
+    /// <summary><c>$.items[2].type</c> → <c>items[2].type</c>; null for the root (no member to name).</summary>
+    internal static string? JsonField(string? path) =>
+        path is null || path == "$" ? null : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    /// <summary>The converter's own message (without the position System.Text.Json appends), or a generic one.</summary>
+    private static string JsonMessage(System.Text.Json.JsonException json)
+    {
+        var message = json.Message;
+        var at = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (at >= 0)
+            message = message[..at];
+        return message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) || message.Length == 0
+            ? "Not a valid value for this field." : message;
     }
 }
 
@@ -80,9 +110,11 @@ public static class ApiConventions
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddValidation();
+        // Binding failures reach ProblemExceptionHandler, which names the JSON member at fault (the default answers a bare 400).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o =>
         {
-            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new StrictEnumConverter());
             o.SerializerOptions.AllowTrailingCommas = false;
         });
 
