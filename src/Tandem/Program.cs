@@ -74,6 +74,7 @@ app.UseRequestLocalization(o =>
     o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
 });
 app.UseApiBodyLimit();
+app.UseCharsetCheck();
 app.UseRateLimiter();
 app.UseSetupRedirect();
 app.UseAuthentication();

@@ -64,6 +64,8 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
             var v = p.Value;
             if (v.ValueKind == JsonValueKind.Null)
                 continue;
+            if (v.ValueKind == JsonValueKind.String && LeadInputParser.ApiString(v, errors, path) is null)
+                continue;
             switch (p.Name)
             {
                 case "properties":
