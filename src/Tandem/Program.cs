@@ -76,6 +76,7 @@ app.UseRequestLocalization(o =>
     o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
 });
 app.UseApiBodyLimit();
+app.UseCharsetCheck();
 app.UseRateLimiter();
 app.UseSetupRedirect();
 app.UseAuthentication();
@@ -92,7 +93,7 @@ app.MapScalarApiReference("/docs/api", o => o
     .WithOpenApiRoutePattern("/openapi/{documentName}.json")
     .DisableDefaultFonts()).AllowAnonymous();
 
-var api = app.MapGroup("/api/v1");
+var api = app.MapGroup("/api/v1").RejectUndefinedEnumArguments();
 api.MapPlatformApi();
 api.MapLeadsApi();
 api.MapCaptureApi();

@@ -64,6 +64,8 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
             var v = p.Value;
             if (v.ValueKind == JsonValueKind.Null)
                 continue;
+            if (v.ValueKind == JsonValueKind.String && LeadInputParser.ApiString(v, errors, path) is null)
+                continue;
             switch (p.Name)
             {
                 case "properties":
@@ -76,13 +78,13 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
                     continue;
                 case "type":
                     hasType = true;
-                    if (v.ValueKind == JsonValueKind.String && Enum.TryParse<ActivityType>(v.GetString(), ignoreCase: true, out var type) && !int.TryParse(v.GetString(), out _))
+                    if (v.ValueKind == JsonValueKind.String && Enum.TryParse<ActivityType>(v.GetString(), ignoreCase: true, out var type) && Enum.IsDefined(type) && !int.TryParse(v.GetString(), out _))
                         input.Type = type;
                     else
                         errors.Add(path, $"Expected one of: {string.Join(", ", Enum.GetNames<ActivityType>().Select(n => char.ToLowerInvariant(n[0]) + n[1..]))}.");
                     continue;
                 case "channel":
-                    if (v.ValueKind == JsonValueKind.String && Enum.TryParse<Channel>(v.GetString(), ignoreCase: true, out var channel) && !int.TryParse(v.GetString(), out _))
+                    if (v.ValueKind == JsonValueKind.String && Enum.TryParse<Channel>(v.GetString(), ignoreCase: true, out var channel) && Enum.IsDefined(channel) && !int.TryParse(v.GetString(), out _))
                         input.Channel = channel;
                     else
                         errors.Add(path, $"Expected one of: {string.Join(", ", Enum.GetNames<Channel>())}.");

@@ -113,7 +113,7 @@ public static class LeadInputParser
                 {
                     var raw = custom.Value.ValueKind switch
                     {
-                        JsonValueKind.String => custom.Value.GetString(),
+                        JsonValueKind.String => ApiString(custom.Value, errors, $"{path}.{custom.Name}"),
                         JsonValueKind.Number => custom.Value.GetRawText(),
                         JsonValueKind.True => "true",
                         JsonValueKind.False => "false",
@@ -131,7 +131,7 @@ public static class LeadInputParser
             }
             string? text = value.ValueKind switch
             {
-                JsonValueKind.String => value.GetString(),
+                JsonValueKind.String => ApiString(value, errors, path),
                 JsonValueKind.Null => null,
                 JsonValueKind.Number when name is "companySize" => value.GetRawText(),
                 _ => Invalid(errors, path, name is "companySize" ? "Expected a whole number." : "Expected a string."),
@@ -142,14 +142,29 @@ public static class LeadInputParser
         return input;
     }
 
-    /// <summary>Builds an input from string fields (form posts, mapped webhook payloads, CSV rows). Unknown names go to <see cref="LeadInput.Extra"/>.</summary>
+    /// <summary>
+    /// A JSON string of the authenticated API: text with a NUL or an unpaired surrogate is a field error (the caller is a program
+    /// that can fix its data), never cleaned silently (decision 010e).
+    /// </summary>
+    internal static string? ApiString(JsonElement value, FieldErrors errors, string path)
+    {
+        var text = Platform.SafeText.GetString(value, out var repaired);
+        return repaired ? Invalid(errors, path, Platform.SafeText.Rejected) : text;
+    }
+
+    /// <summary>
+    /// Builds an input from string fields (form posts, mapped webhook payloads, CSV rows). Unknown names go to <see cref="LeadInput.Extra"/>.
+    /// These are public channels: a NUL or an unpaired surrogate is cleaned away and the lead kept (decision 010e).
+    /// </summary>
     public static LeadInput FromFields(IEnumerable<KeyValuePair<string, string?>> fields, FieldErrors errors, IReadOnlySet<string>? customKeys = null)
     {
         var input = new LeadInput();
         bool? optIn = null, doNotEmail = null, doNotCall = null;
         string? consentText = null;
-        foreach (var (name, value) in fields)
+        foreach (var (rawName, rawValue) in fields)
         {
+            var name = Platform.SafeText.Clean(rawName);
+            var value = Platform.SafeText.CleanOrNull(rawValue);
             if (MaxLengths.ContainsKey(name))
                 Set(input, name, value, errors, name);
             else if (name.StartsWith("customFields.", StringComparison.Ordinal))
@@ -199,7 +214,7 @@ public static class LeadInputParser
                 case "doNotEmail": doNotEmail = JsonBool(p.Value, errors, at); break;
                 case "doNotCall": doNotCall = JsonBool(p.Value, errors, at); break;
                 case "text":
-                    text = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : Invalid(errors, at, "Expected a string.");
+                    text = p.Value.ValueKind == JsonValueKind.String ? ApiString(p.Value, errors, at) : Invalid(errors, at, "Expected a string.");
                     if (text?.Length > 2000)
                         errors.Add(at, "At most 2000 characters.");
                     break;

@@ -28,7 +28,13 @@ public sealed record FieldDifference(string Field, string? SurvivorValue, string
 
 public sealed record MergeRequest(Guid? MergeId, Dictionary<string, string>? FieldChoices);
 
-public sealed record MergeResponse(Guid SurvivorId, Guid MergedId, int ActivitiesMoved, int StageTransitionsMoved, int DealsMoved);
+/// <summary>
+/// The outcome of a merge. <see cref="Moved"/> counts the rows re-pointed to the survivor per table (every table that refers to a
+/// lead, see <see cref="LeadReferences"/>); the three counters before it are the same counts for the oldest tables.
+/// <see cref="AssignmentsClosed"/> counts the merged lead's open assignments closed because the survivor already had one.
+/// </summary>
+public sealed record MergeResponse(Guid SurvivorId, Guid MergedId, int ActivitiesMoved, int StageTransitionsMoved, int DealsMoved,
+    IReadOnlyDictionary<string, int> Moved, int AssignmentsClosed);
 
 /// <summary>Who asked for a change, for the audit trail.</summary>
 public sealed record Actor(Guid? Id, string Name)
@@ -39,8 +45,9 @@ public sealed record Actor(Guid? Id, string Name)
 
 /// <summary>
 /// Manual merge of two leads identifier-based dedupe could not join (same person, different emails). The choice of values is a pure
-/// function (<see cref="Apply"/>); <see cref="MergeAsync"/> moves the loser's activities, stage history and deals to the survivor,
-/// writes the audit entry and deletes the loser, all in one transaction.
+/// function (<see cref="Apply"/>); <see cref="MergeAsync"/> re-points every row that refers to the loser (activities, stage history,
+/// deals, assignments with their SLA timers, BANT, dead letters… found from the EF model by <see cref="LeadReferences"/>) to the
+/// survivor, writes the audit entry and deletes the loser, all in one transaction.
 /// </summary>
 public static class MergeLeads
 {
@@ -215,16 +222,34 @@ public static class MergeLeads
         survivor.UpdatedAt = now;
         Qualification.ScoringFacts.RequestScore(survivor, now);
 
-        var activities = await db.Activities.Where(a => a.LeadId == mergedId).ExecuteUpdateAsync(s => s.SetProperty(a => a.LeadId, survivorId), ct);
-        var stages = await db.StageTransitions.Where(t => t.LeadId == mergedId).ExecuteUpdateAsync(s => s.SetProperty(t => t.LeadId, survivorId), ct);
-        var deals = await db.Set<Deal>().Where(d => d.LeadId == mergedId).ExecuteUpdateAsync(s => s.SetProperty(d => d.LeadId, survivorId), ct);
+        // Open assignments of the survivor, read before anything moves: the merged lead's open ones are closed below when it has one.
+        var survivorOpen = await db.Assignments.AnyAsync(a => a.LeadId == survivorId && Handoff.Assignment.OpenStates.Contains(a.State), ct);
+        var mergedOpen = await db.Assignments.Where(a => a.LeadId == mergedId && Handoff.Assignment.OpenStates.Contains(a.State))
+            .Select(a => a.Id).ToListAsync(ct);
+        // Every table that refers to a lead, from the EF model: a table added later moves too (decision 010c).
+        var moved = await LeadReferences.RepointAsync(db, mergedId, survivorId, ct);
+        var closed = 0;
+        if (survivorOpen && mergedOpen.Count > 0)
+        {
+            // One lead, one rep clock: the survivor's assignment stays, the merged lead's stops (kept as history, timers cancelled).
+            closed = await db.Assignments.Where(a => mergedOpen.Contains(a.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.State, Handoff.AssignmentState.Closed).SetProperty(a => a.ClosedAt, now), ct);
+            await db.SlaTimers.Where(t => mergedOpen.Contains(t.AssignmentId) && t.Status == Handoff.TimerStatus.Pending)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, Handoff.TimerStatus.Cancelled).SetProperty(t => t.DoneAt, now)
+                    .SetProperty(t => t.Outcome, $"lead merged into {survivorId}"), ct);
+        }
+        var activities = moved.GetValueOrDefault(TableOf<Activity>(db));
+        var stages = moved.GetValueOrDefault(TableOf<StageTransition>(db));
+        var deals = moved.GetValueOrDefault(TableOf<Deal>(db));
         // The loser goes first so the survivor can take over its identifiers without tripping the unique indexes.
         db.Leads.Remove(merged);
         await db.SaveChangesAsync(ct);
 
         var chosen = string.Join(",", differences.Select(d =>
             $"{d.Field}:{(choices is not null && choices.TryGetValue(d.Field, out var c) ? c : KeepSurvivor)}"));
-        var details = $"merged={mergedId}; mergedEmail={mergedEmail}; activities={activities}; stages={stages}; deals={deals}; choices={chosen}";
+        var movedText = string.Join(",", moved.Where(m => m.Value > 0).Select(m => $"{m.Key}:{m.Value}"));
+        var details = $"merged={mergedId}; mergedEmail={mergedEmail}; activities={activities}; stages={stages}; deals={deals}; " +
+            $"moved={movedText}; assignmentsClosed={closed}; choices={chosen}";
         db.AuditEntries.Add(new AuditEntry
         {
             At = now,
@@ -237,8 +262,10 @@ public static class MergeLeads
         });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return new MergeOutcome(new MergeResponse(survivorId, mergedId, activities, stages, deals), false, null);
+        return new MergeOutcome(new MergeResponse(survivorId, mergedId, activities, stages, deals, moved, closed), false, null);
     }
+
+    private static string TableOf<T>(TandemDb db) => db.Model.FindEntityType(typeof(T))!.GetTableName()!;
 
     internal static async Task<Results<Ok<MergeResponse>, ProblemHttpResult, ValidationProblem>> MergeEndpointAsync(
         Guid id, MergeRequest body, HttpContext http, TandemDb db, TimeProvider clock, CancellationToken ct)

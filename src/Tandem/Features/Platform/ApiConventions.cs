@@ -42,8 +42,43 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
+        // A JSON body that does not fit its type (an undefined enum value, a string for a number…): a field error naming the member.
+        if (exception is BadHttpRequestException { InnerException: System.Text.Json.JsonException json } && JsonField(json.Path) is { } field)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                Exception = exception,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [JsonMessage(json)] })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "One or more validation errors occurred.",
+                },
+            });
+        }
+        if (DatabaseUnavailable(exception))
+        {
+            // An outage (refused connection, timeout, a full pool, a locked SQLite file): the client should come back, not give up.
+            log.LogWarning(exception, "Database unavailable on {Method} {Path}", context.Request.Method, context.Request.Path);
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = $"The database cannot be reached right now; retry after {RetryAfterSeconds} seconds.",
+                },
+            });
+        }
         var (status, title, detail) = exception switch
         {
+            _ when UnstorableText(exception) => (StatusCodes.Status400BadRequest, "Text the database cannot store",
+                "A text value contains a NUL character or invalid Unicode; remove it."),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request", bad.Message),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", null),
             _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred", (string?)null),
@@ -57,6 +92,48 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             Exception = exception,
             ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
+    }
+
+    public const int RetryAfterSeconds = 5;
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain))
+                    yield return inner;
+        }
+    }
+
+    /// <summary>The database is down or saturated: a refused or dropped connection, a timeout, a server shutting down, SQLite busy.</summary>
+    internal static bool DatabaseUnavailable(Exception exception) => Chain(exception).Any(e => e switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState is "53300" or "57P01" or "57P02" or "57P03" or "08000" or "08001" or "08003" or "08004" or "08006",
+        Npgsql.NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is System.Net.Sockets.SocketException or TimeoutException or IOException,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode is 5 or 6 or 10 or 13 or 14,
+        TimeoutException => true,
+        _ => false,
+    });
+
+    /// <summary>PostgreSQL refused a text value (a NUL, a character with no UTF-8 form): the request's fault, whatever path let it through.</summary>
+    internal static bool UnstorableText(Exception exception) =>
+        Chain(exception).Any(e => e is Npgsql.PostgresException { SqlState: "22021" or "22P05" });
+
+    /// <summary><c>$.items[2].type</c> → <c>items[2].type</c>; null for the root (no member to name).</summary>
+    internal static string? JsonField(string? path) =>
+        path is null || path == "$" ? null : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    /// <summary>The converter's own message (without the position System.Text.Json appends), or a generic one.</summary>
+    private static string JsonMessage(System.Text.Json.JsonException json)
+    {
+        var message = json.Message;
+        var at = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (at >= 0)
+            message = message[..at];
+        return message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) || message.Length == 0
+            ? "Not a valid value for this field." : message;
     }
 }
 
@@ -80,9 +157,11 @@ public static class ApiConventions
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddValidation();
+        // Binding failures reach ProblemExceptionHandler, which names the JSON member at fault (the default answers a bare 400).
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o =>
         {
-            o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new StrictEnumConverter());
             o.SerializerOptions.AllowTrailingCommas = false;
         });
 
@@ -168,6 +247,44 @@ public static class ApiConventions
         }
         await next(ctx);
     });
+
+    /// <summary>
+    /// A body whose Content-Type names a charset .NET does not know (<c>charset=nonsense</c>) gets a 415 ProblemDetails before any
+    /// endpoint tries to decode it (reading it as JSON threw, which answered 500).
+    /// </summary>
+    public static IApplicationBuilder UseCharsetCheck(this IApplicationBuilder app) => app.Use(async (ctx, next) =>
+    {
+        if (ctx.Request.ContentType is { } header && header.Contains("charset", StringComparison.OrdinalIgnoreCase)
+            && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(header, out var media) && media.Charset.HasValue && !KnownCharset(media.Charset.Value!))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            await ctx.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = ctx,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status415UnsupportedMediaType,
+                    Title = "Unsupported charset",
+                    Detail = "The Content-Type names a charset this server does not know; send the body as UTF-8 (charset=utf-8).",
+                },
+            });
+            return;
+        }
+        await next(ctx);
+    });
+
+    private static bool KnownCharset(string charset)
+    {
+        try
+        {
+            System.Text.Encoding.GetEncoding(charset.Trim('"'));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFoundProblem(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);

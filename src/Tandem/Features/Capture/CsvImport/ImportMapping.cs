@@ -176,7 +176,7 @@ public static class ImportMapping
         var trimmed = value.Trim();
         if (valueMap.TryGetValue(trimmed, out var mapped))
             return mapped;
-        if (Enum.TryParse<LifecycleStage>(trimmed, ignoreCase: true, out var named) && !int.TryParse(trimmed, out _))
+        if (Enum.TryParse<LifecycleStage>(trimmed, ignoreCase: true, out var named) && Enum.IsDefined(named) && !int.TryParse(trimmed, out _))
             return named;
         return KnownStageValues.TryGetValue(Key(trimmed), out var known) ? known : null;
     }
@@ -235,7 +235,7 @@ public static class ImportMapping
         var stageValues = new Dictionary<string, LifecycleStage>(StringComparer.OrdinalIgnoreCase);
         foreach (var (raw, stageName) in settings.StageValues ?? [])
         {
-            if (Enum.TryParse<LifecycleStage>(stageName?.Trim(), ignoreCase: true, out var stage) && !int.TryParse(stageName, out _))
+            if (Enum.TryParse<LifecycleStage>(stageName?.Trim(), ignoreCase: true, out var stage) && Enum.IsDefined(stage) && !int.TryParse(stageName, out _))
                 stageValues[raw.Trim()] = stage;
             else
                 errors.Add($"stageValues.{raw}", $"'{stageName}' is not a lifecycle stage. Expected one of: {string.Join(", ", Enum.GetNames<LifecycleStage>())}.");

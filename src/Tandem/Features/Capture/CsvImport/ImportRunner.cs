@@ -170,10 +170,10 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                 {
                     ImportJobId = job.Id,
                     Row = p.Row,
-                    Column = Cut(p.Column, 200),
+                    Column = Platform.SafeText.CleanOrNull(Cut(p.Column, 200)),
                     Field = Cut(p.Field, 200),
-                    Value = Cut(p.Value, ImportRowError.MaxValueLength),
-                    Message = Cut(p.Message, 1000)!,
+                    Value = Platform.SafeText.CleanOrNull(Cut(p.Value, ImportRowError.MaxValueLength)),
+                    Message = Platform.SafeText.Clean(Cut(p.Message, 1000)!),
                 }));
                 await wdb.SaveChangesAsync(ct);
                 wdb.ChangeTracker.Clear();

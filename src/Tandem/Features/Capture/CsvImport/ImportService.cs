@@ -76,7 +76,7 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerOptions.Web)
     {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        Converters = { new Platform.StrictEnumConverter() },
     };
 
     public ImportOptions Options => options.Value;

@@ -88,8 +88,10 @@ public static class ImportsApi
             string? options = null;
             IResult? result = null;
             MultipartSection? section;
-            while ((section = await reader.ReadNextSectionAsync(ct)) is not null)
+            while ((section = await NextSectionAsync(reader, ct)) is not null)
             {
+                if (section == NotMultipart)
+                    return UnsupportedMediaType("The body is not multipart/form-data as its Content-Type says (no valid parts); send a CSV file part or a text/csv body.");
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
                     continue;
                 var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
@@ -124,6 +126,21 @@ public static class ImportsApi
     }
 
     private const string OptionsItem = "tandem.import.options";
+
+    private static readonly MultipartSection NotMultipart = new();
+
+    /// <summary>The next part, or <see cref="NotMultipart"/> when the body does not follow the multipart format it announced.</summary>
+    private static async Task<MultipartSection?> NextSectionAsync(MultipartReader reader, CancellationToken ct)
+    {
+        try
+        {
+            return await reader.ReadNextSectionAsync(ct);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException && !ct.IsCancellationRequested)
+        {
+            return NotMultipart;
+        }
+    }
 
     private static (ImportSettings? Settings, ValidationProblem? Error) ParseSettings(string? json, HttpRequest request)
     {

@@ -176,7 +176,7 @@ public static class FormEndpoints
             {
                 string? value = p.Value.ValueKind switch
                 {
-                    JsonValueKind.String => p.Value.GetString(),
+                    JsonValueKind.String => SafeText.GetString(p.Value, out _),
                     JsonValueKind.Number => p.Value.GetRawText(),
                     JsonValueKind.True => "true",
                     JsonValueKind.False => "false",

@@ -189,7 +189,7 @@ public sealed class JsonPathLite
     {
         switch (element.ValueKind)
         {
-            case JsonValueKind.String when element.GetString() is { Length: > 0 } s:
+            case JsonValueKind.String when Platform.SafeText.GetString(element, out _) is { Length: > 0 } s:
                 values.Add(s);
                 break;
             case JsonValueKind.Number:
@@ -245,7 +245,7 @@ public sealed class JsonPathLite
         }
         return current.ValueKind switch
         {
-            JsonValueKind.String => current.GetString() == filter.Value,
+            JsonValueKind.String => Platform.SafeText.GetString(current, out _) == filter.Value,
             JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => current.GetRawText() == filter.Value,
             _ => false,
         };

@@ -57,9 +57,10 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
             SourceId = source.Id,
             ReceivedAt = clock.GetUtcNow(),
             ContentType = mediaType,
-            RawBody = body,
+            // Kept as received, except what the database cannot store (a NUL, an unpaired surrogate): decision 010e.
+            RawBody = Platform.SafeText.Clean(body),
             Headers = headers.Count == 0 ? null : JsonSerializer.Serialize(headers),
-            Error = Truncate(error!, 4000),
+            Error = Platform.SafeText.Clean(Truncate(error!, 4000)),
         };
         db.Set<WebhookDeadLetter>().Add(letter);
         await db.SaveChangesAsync(ct);
