@@ -38,6 +38,10 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
         [typeof(StageTransition)] = c => new StageTransition { LeadId = c.LeadId, To = LifecycleStage.Mql, At = c.Now, ByRule = "test" },
         [typeof(Deal)] = c => new Deal { Name = "Deal", LeadId = c.LeadId, Amount = 10, CreatedAt = c.Now },
         [typeof(BantAssessment)] = c => new BantAssessment { LeadId = c.LeadId, Budget = true, BudgetNote = "ok", At = c.Now },
+        [typeof(Tandem.Features.Feedback.LeadRating)] = c => new Tandem.Features.Feedback.LeadRating
+        {
+            LeadId = c.LeadId, ByUserId = Guid.CreateVersion7(), ByName = "rep", LeadQuality = 2, CreatedAt = c.Now, UpdatedAt = c.Now,
+        },
         [typeof(Assignment)] = c => new Assignment
         {
             LeadId = c.LeadId,

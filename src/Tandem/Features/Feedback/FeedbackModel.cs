@@ -4,8 +4,9 @@ using Tandem.Features.Campaigns;
 namespace Tandem.Features.Feedback;
 
 /// <summary>
-/// A rep's rating of a lead (1–5) and, when they met, of the meeting (1–5), with an optional comment. One per lead and author:
-/// the author edits it for <see cref="Ratings.EditWindow"/>, then it is locked. Every change is audited.
+/// A rep's rating of a lead (1–5) and, when they met, of the meeting (1–5), with an optional comment. One per lead and author
+/// (after a merge, the survivor may hold two: the newest is the author's): the author edits it for <see cref="Ratings.EditWindow"/>,
+/// then it is locked. Every change is audited.
 /// </summary>
 public sealed class LeadRating
 {
@@ -49,7 +50,8 @@ public static class FeedbackModel
         {
             e.Property(r => r.ByName).HasMaxLength(256);
             e.Property(r => r.Comment).HasMaxLength(LeadRating.MaxComment);
-            e.HasIndex(r => new { r.LeadId, r.ByUserId }).IsUnique();
+            // Not unique: a merge moves the merged lead's ratings to the survivor, so one author may hold two ratings of one person (history).
+            e.HasIndex(r => new { r.LeadId, r.ByUserId });
             e.HasIndex(r => new { r.CampaignId, r.CreatedAt });
         });
         builder.Entity<CampaignGuardState>(e =>

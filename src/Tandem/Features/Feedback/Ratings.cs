@@ -49,7 +49,8 @@ public static class Ratings
         if (lead is null)
             return new(NotFound: true);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var rating = await db.Set<LeadRating>().FirstOrDefaultAsync(r => r.LeadId == leadId && r.ByUserId == actor.Id, ct);
+        var rating = await db.Set<LeadRating>().Where(r => r.LeadId == leadId && r.ByUserId == actor.Id).OrderByDescending(r => r.CreatedAt)
+            .FirstOrDefaultAsync(ct);
         var created = rating is null;
         if (rating is not null && IsLocked(rating, now))
             return new(Errors: new Dictionary<string, string[]> { ["leadQuality"] = [$"Your rating of {rating.CreatedAt:yyyy-MM-dd HH:mm} UTC is locked: a rating can be changed for 48 hours."] });

@@ -63,8 +63,7 @@ namespace Tandem.Data.Migrations.Postgres
             migrationBuilder.CreateIndex(
                 name: "IX_LeadRating_LeadId_ByUserId",
                 table: "LeadRating",
-                columns: new[] { "LeadId", "ByUserId" },
-                unique: true);
+                columns: new[] { "LeadId", "ByUserId" });
         }
 
         /// <inheritdoc />

@@ -758,8 +758,7 @@ namespace Tandem.Data.Migrations.Postgres
 
                     b.HasIndex("CampaignId", "CreatedAt");
 
-                    b.HasIndex("LeadId", "ByUserId")
-                        .IsUnique();
+                    b.HasIndex("LeadId", "ByUserId");
 
                     b.ToTable("LeadRating");
                 });

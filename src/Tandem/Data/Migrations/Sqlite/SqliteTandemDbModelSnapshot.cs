@@ -746,8 +746,7 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasIndex("CampaignId", "CreatedAt");
 
-                    b.HasIndex("LeadId", "ByUserId")
-                        .IsUnique();
+                    b.HasIndex("LeadId", "ByUserId");
 
                     b.ToTable("LeadRating");
                 });
