@@ -12,6 +12,7 @@ using Tandem.Features.Handoff;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Platform.Notifications;
+using Tandem.Features.Platform.OutboundWebhooks;
 using Tandem.Features.Qualification;
 
 var launch = LaunchArguments.Parse(args);
@@ -47,6 +48,7 @@ builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddCaptureChannels(builder.Configuration);
 builder.Services.AddCsvImport(builder.Configuration);
 builder.Services.AddNotifications(builder.Configuration);
+builder.Services.AddOutboundWebhooks(builder.Configuration);
 builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
@@ -98,6 +100,7 @@ api.MapImportsApi();
 api.MapCampaignsApi();
 api.MapQualificationApi();
 api.MapNotificationsApi();
+api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 app.MapCaptureChannels(api);
 

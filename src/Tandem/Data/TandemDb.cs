@@ -66,6 +66,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         QualificationModel.Configure(builder);
         Features.Platform.Notifications.NotificationModel.Configure(builder);
         Features.Handoff.HandoffModel.Configure(builder);
+        Features.Platform.OutboundWebhooks.OutboundWebhookModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

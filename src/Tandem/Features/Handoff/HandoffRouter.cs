@@ -121,7 +121,8 @@ public sealed record RouteRequest(DateTimeOffset MqlAt, Guid? ExcludeRepId = nul
 /// Turns a routing decision into rows: the assignment with why this rep, its SLA timers, the team counters, the lead's
 /// owner and the notifications — all added to the caller's unit of work (the caller saves and commits).
 /// </summary>
-public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters)
+public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
+    Platform.OutboundWebhooks.IWebhookPublisher webhooks)
 {
     private static readonly ActivityType[] TouchTypes = [ActivityType.Call, ActivityType.EmailSent, ActivityType.Meeting];
     private readonly Notifier _notifier = new(db, signal, clock);
@@ -129,6 +130,9 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
     public TandemDb Db => db;
 
     public HandoffCounters Counters => counters;
+
+    /// <summary>Outbound webhooks: events published here commit with the handoff's change.</summary>
+    public Platform.OutboundWebhooks.IWebhookPublisher Webhooks => webhooks;
 
     public static bool IsTouch(ActivityType type) => TouchTypes.Contains(type);
 
@@ -394,6 +398,22 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
             foreach (var manager in await ManagersAsync(config, decision.TeamId, ct))
                 await NotifyAsync(manager, "handoff.no-eligible-rep", subject, decision.Reason, lead.Id, true, $"handoff.no-eligible-rep:{assignment.Id}:{manager}", ct);
         }
+        if (assignment.RepId is not null)
+            await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadAssigned, new
+            {
+                lead = LeadWebhookData.Of(lead),
+                assignment = new
+                {
+                    id = assignment.Id,
+                    repId = assignment.RepId,
+                    teamId = assignment.TeamId,
+                    tier = assignment.Tier,
+                    path = assignment.Path,
+                    reason = assignment.Reason,
+                    assignedAt = assignment.AssignedAt,
+                    firstTouchDueAt = assignment.FirstTouchDueAt
+                },
+            }, ct);
         counters.CountAssigned();
         return assignment;
     }
@@ -461,7 +481,8 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
 }
 
 /// <summary>Routes every new MQL in the scoring transaction, so the lead and its assignment commit together.</summary>
-public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters) : IMqlListener
+public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
+    Platform.OutboundWebhooks.IWebhookPublisher webhooks) : IMqlListener
 {
     // One service per context: the leads of one scoring pass share what routing has read in its transaction.
     private HandoffService? _service;
@@ -474,7 +495,7 @@ public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal s
     private HandoffService Service(TandemDb db)
     {
         if (_service?.Db != db)
-            _service = new HandoffService(db, cache, signal, clock, counters);
+            _service = new HandoffService(db, cache, signal, clock, counters, webhooks);
         return _service;
     }
 }

@@ -85,8 +85,8 @@ public static class LeadStages
     }
 
     /// <summary>Accept an MQL as SQL: the BANT facts the active definition requires must be confirmed, each with a note.</summary>
-    public static async Task<StageOutcome> AcceptAsync(TandemDb db, ActiveDefinition active, Guid leadId, BantInput bant, Actor actor,
-        DateTimeOffset now, CancellationToken ct)
+    public static async Task<StageOutcome> AcceptAsync(TandemDb db, ActiveDefinition active, Platform.OutboundWebhooks.IWebhookPublisher webhooks, Guid leadId,
+        BantInput bant, Actor actor, DateTimeOffset now, CancellationToken ct)
     {
         var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == leadId, ct);
         if (lead is null)
@@ -130,6 +130,13 @@ public static class LeadStages
             .OfType<string>();
         Record(db, lead, LifecycleStage.Sql, actor, "manual:accept", $"Accepted by sales (BANT: {string.Join(", ", confirmed)})", now);
         lead.WorkStatus = WorkStatus.Accepted;
+        await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadAccepted, new
+        {
+            lead = LeadWebhookData.Of(lead),
+            bant = new { budget = bant.Budget, authority = bant.Authority, need = bant.Need, timing = bant.Timing },
+            by = actor.Id,
+            at = now,
+        }, ct);
         return await SaveAsync(db, lead, ct);
     }
 
