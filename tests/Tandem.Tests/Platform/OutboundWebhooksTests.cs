@@ -214,7 +214,7 @@ public abstract class OutboundWebhooksTests(DatabaseProvider provider)
         Assert.True(second.PreviousSecretUntil > DateTimeOffset.UtcNow.AddHours(23));
         await TestAsync(admin, endpoint.Id);
         Assert.True(sink.Received.TryDequeue(out var both));
-        Assert.Equal(2, both.Headers["webhook-signature"].ToString().Split(' ').Length);
+        Assert.Equal(2, both.Headers["webhook-signature"].ToString().Split(' ').Distinct().Count());
         Verify(endpoint.Secret, both);
         Verify(second.Secret, both);
 
@@ -332,7 +332,8 @@ public abstract class OutboundWebhooksTests(DatabaseProvider provider)
         await ExpectAsync(await admin.PutAsJsonAsync($"/api/v1/webhook-endpoints/{endpoint.Id}", new { url = "http://127.0.0.1:9/y" }, Ct), "events");
         await ExpectAsync(await admin.PostAsJsonAsync($"/api/v1/webhook-endpoints/{endpoint.Id}/rotate-secret", new { overlapHours = -1 }, Ct), "overlapHours");
         var unchanged = (await admin.GetFromJsonAsync<WebhookEndpointDto>($"/api/v1/webhook-endpoints/{endpoint.Id}", TandemApp.ApiJson, Ct))!;
-        Assert.Equal(("http://127.0.0.1:9/x", (IReadOnlyList<string>)["lead.created"]), (unchanged.Url, unchanged.Events));
+        Assert.Equal("http://127.0.0.1:9/x", unchanged.Url);
+        Assert.Equal(["lead.created"], unchanged.Events);
         var put = await admin.PutAsJsonAsync($"/api/v1/webhook-endpoints/{endpoint.Id}", new { url = "http://127.0.0.1:9/y", events = new[] { "sla.breached", "lead.mql" } }, Ct);
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.Equal(["lead.mql", "sla.breached"], (await put.Content.ReadFromJsonAsync<WebhookEndpointDto>(TandemApp.ApiJson, Ct))!.Events);

@@ -183,11 +183,17 @@ public sealed class WebhookAdmin(TandemDb db, IWebhookPublisher publisher, Webho
             return null;
         var now = clock.GetUtcNow();
         var row = WebhookPublisher.Build([id], WebhookEvents.Test, new { endpointId = id, message = "Test event sent from Tandem.", by = actor }, now, options.CurrentValue)[0];
+        // Stored already claimed by this request, so the attempt below is the first one and no background round takes it first;
+        // if this process dies before finishing, the lease runs out and a dispatcher retries it.
+        var token = Ids.New();
+        row.Status = WebhookDeliveryStatus.Sending;
+        row.ClaimToken = token;
+        row.LeaseUntil = now + TimeSpan.FromSeconds(options.CurrentValue.LeaseSeconds);
+        row.Attempts = 1;
         db.Add(row);
         Audit("webhook-endpoint.test", id, actor, row.WebhookId);
         await db.SaveChangesAsync(ct);
-        if (!await dispatcher.DispatchOneAsync(row.Id, ct))
-            publisher.Wake();
+        await dispatcher.SendClaimedAsync(token, ct);
         return await DeliveryAsync(row.Id, ct);
     }
 

@@ -62,15 +62,18 @@ public sealed class WebhookDispatcher(
     /// <summary>Claims one batch of due deliveries and sends it; returns how many were claimed.</summary>
     public async Task<int> DispatchDueAsync(CancellationToken ct) => await DispatchAsync(null, ct);
 
-    /// <summary>Sends one pending delivery now (the "send test event" action); false when it was not pending (another instance took it).</summary>
-    public async Task<bool> DispatchOneAsync(Guid id, CancellationToken ct) => await DispatchAsync(id, ct) == 1;
+    /// <summary>
+    /// Sends the deliveries a caller stored already claimed with <paramref name="token"/> (the "send test event" action writes its
+    /// row as Sending, so no background round can take it first).
+    /// </summary>
+    public async Task SendClaimedAsync(Guid token, CancellationToken ct) => await DispatchAsync(token, ct);
 
-    private async Task<int> DispatchAsync(Guid? only, CancellationToken ct)
+    private async Task<int> DispatchAsync(Guid? claimed, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TandemDb>();
-        var token = Ids.New();
-        if (await ClaimAsync(db, token, only, ct) == 0)
+        var token = claimed ?? Ids.New();
+        if (claimed is null && await ClaimAsync(db, token, ct) == 0)
             return 0;
         var rows = await db.Set<WebhookDelivery>().AsNoTracking().Where(d => d.ClaimToken == token).ToListAsync(ct);
         if (rows.Count == 0)
@@ -179,18 +182,11 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task<int> ClaimAsync(TandemDb db, Guid token, Guid? only, CancellationToken ct)
+    private async Task<int> ClaimAsync(TandemDb db, Guid token, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var lease = now + TimeSpan.FromSeconds(options.CurrentValue.LeaseSeconds);
         var batch = Math.Max(1, options.CurrentValue.BatchSize);
-        if (only is { } id)
-            return await db.Set<WebhookDelivery>().Where(d => d.Id == id && d.Status == WebhookDeliveryStatus.Pending)
-                .ExecuteUpdateAsync(s => s
-                    .SetProperty(d => d.Status, WebhookDeliveryStatus.Sending)
-                    .SetProperty(d => d.LeaseUntil, lease)
-                    .SetProperty(d => d.ClaimToken, token)
-                    .SetProperty(d => d.Attempts, d => d.Attempts + 1), ct);
         if (db.Database.IsNpgsql())
             return await db.Database.ExecuteSqlAsync($"""
                 WITH due AS (

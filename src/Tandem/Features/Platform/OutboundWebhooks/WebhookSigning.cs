@@ -27,7 +27,17 @@ public static class WebhookSigning
         return "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, content));
     }
 
-    /// <summary>The <c>webhook-signature</c> header value: one signature per key, space-separated.</summary>
-    public static string SignatureHeaderValue(IReadOnlyList<byte[]> keys, string messageId, long timestamp, string body) =>
-        string.Join(' ', keys.Select(k => Sign(k, messageId, timestamp, body)));
+    /// <summary>
+    /// The <c>webhook-signature</c> header value: one signature per key, space-separated, the current key first. With several
+    /// keys the first signature is repeated at the end: the .NET StandardWebhooks package (1.1.x) stops before the last
+    /// entry of a list, so without the repeat its users would only ever match the first key. The spec allows any number of
+    /// signatures, and other verifiers just check one more.
+    /// </summary>
+    public static string SignatureHeaderValue(IReadOnlyList<byte[]> keys, string messageId, long timestamp, string body)
+    {
+        var signatures = keys.Select(k => Sign(k, messageId, timestamp, body)).ToList();
+        if (signatures.Count > 1)
+            signatures.Add(signatures[0]);
+        return string.Join(' ', signatures);
+    }
 }
