@@ -16,6 +16,7 @@ namespace Tandem.Bench;
 ///   handoff       --url U --key K --pg CS [--rate 50] [--seconds 60]   submit → rep notification committed (open loop)
 ///   ceiling-rate  --url U [--rate 50] [--seconds 60]                 HTTP POST + 1 INSERT at the same rate (response time)
 ///   import        --url U --key K [--rows 1000000] [--file F] [--first-row 1]   CSV import through POST /api/v1/imports, polled to the end
+///   webhooks      --url U --key K --pg CS [--count 20000] [--warmup-count 2000]   outbound webhook deliveries/s through the outbox
 ///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
@@ -60,6 +61,26 @@ public static class Program
             case "handoff":
                 return await HandoffLoad.RunAsync(o["url"], o["key"], o["pg"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture),
                     seconds, warmup);
+            case "webhooks":
+                return await WebhookBench.RunAsync(o["url"], o["key"], o["pg"], int.Parse(o.GetValueOrDefault("count", "20000"), CultureInfo.InvariantCulture),
+                    int.Parse(o.GetValueOrDefault("warmup-count", "2000"), CultureInfo.InvariantCulture));
+            case "create-db" or "drop-db" or "pg-version":
+                {
+                    // For scripts run against an existing server (BENCH_PG) where psql may not be installed.
+                    await using var conn = new Npgsql.NpgsqlConnection(o["pg"]);
+                    await conn.OpenAsync();
+                    if (args[0] == "pg-version")
+                    {
+                        Console.WriteLine(conn.PostgreSqlVersion);
+                        return 0;
+                    }
+                    var name = o["name"];
+                    if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z0-9_]+$"))
+                        return 2;
+                    await using var cmd = new Npgsql.NpgsqlCommand(args[0] == "create-db" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", conn);
+                    await cmd.ExecuteNonQueryAsync();
+                    return 0;
+                }
             case "ceiling-rate":
                 return await HandoffLoad.CeilingAsync(o["url"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture), seconds, warmup);
             case "import":

@@ -67,6 +67,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         Features.Platform.Notifications.NotificationModel.Configure(builder);
         Features.Handoff.HandoffModel.Configure(builder);
         Features.Feedback.FeedbackModel.Configure(builder);
+        Features.Platform.OutboundWebhooks.OutboundWebhookModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

@@ -47,6 +47,8 @@ public abstract class FeedbackTests(DatabaseProvider provider)
         {
             ["Tandem:Notifications:RunDispatcher"] = "false",
             ["Tandem:Handoff:PollMilliseconds"] = "3600000",
+            ["Tandem:Webhooks:AllowPrivateTargets"] = "true",
+            ["Tandem:Webhooks:RunDispatcher"] = "false",
         });
         app.TestServices = s => s.AddSingleton<TimeProvider>(clock);
         var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin, Scopes.Ingest, Scopes.Read));
@@ -171,6 +173,8 @@ public abstract class FeedbackTests(DatabaseProvider provider)
         var w = await StartAsync(provider);
         await using var app = w.App;
         var leads = await MqlsAsync(w, 26);
+        var endpoint = await w.Admin.PostAsync("/api/v1/webhook-endpoints", Json("""{"url":"http://127.0.0.1:9/ads","events":["campaign.paused","campaign.flagged"]}"""), Ct);
+        Assert.Equal(HttpStatusCode.Created, endpoint.StatusCode);
         // 7 accepted and 12 rejected: 19 verdicts, the window (20) is not full, nothing is judged yet.
         foreach (var l in leads.Take(7))
             await AcceptAsync(w.Admin, l);
@@ -190,6 +194,10 @@ public abstract class FeedbackTests(DatabaseProvider provider)
         Assert.Equal(CampaignStatus.Flagged, await StatusAsync(w));
         await RejectAsync(w.Rep, leads[24], "NoBudget");
         Assert.Equal(CampaignStatus.Paused, await StatusAsync(w));
+        var events = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery>()
+            .Select(d => new { d.EventType, d.Payload }).ToListAsync(Ct));
+        Assert.Equal(["campaign.flagged", "campaign.paused"], events.Select(e => e.EventType).Order(StringComparer.Ordinal));
+        Assert.Contains(w.CampaignId.ToString(), events.Single(e => e.EventType == "campaign.paused").Payload, StringComparison.OrdinalIgnoreCase);
         var campaigns = await w.Admin.GetFromJsonAsync<JsonElement>("/api/v1/campaigns", Ct);
         Assert.Contains(campaigns.GetProperty("items").EnumerateArray(), c => c.GetProperty("status").GetString() == "Paused");
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -42,6 +43,8 @@ public abstract class HandoffTests(DatabaseProvider provider)
             ["Tandem:Qualification:DecayMinutes"] = "0",
             ["Tandem:Handoff:PollMilliseconds"] = "100",
             ["Tandem:Notifications:RunDispatcher"] = "false",
+            ["Tandem:Webhooks:AllowPrivateTargets"] = "true",
+            ["Tandem:Webhooks:PollSeconds"] = "0.05",
         };
         if (connectionString is not null)
             s["ConnectionStrings:Tandem"] = connectionString;
@@ -154,6 +157,52 @@ public abstract class HandoffTests(DatabaseProvider provider)
         Assert.Equal(LifecycleStage.Disqualified, rejected.Value!.Stage);
         html = await browser.GetStringAsync("/inbox", Ct);
         Assert.DoesNotContain("Claire", html);
+    }
+
+    [Fact]
+    public async Task TheLeadsJourneyReachesASubscribedWebhookEndpointOnceEventByEvent()
+    {
+        await using var sink = await HttpSink.StartAsync();
+        var s = await StartAsync(provider);
+        await using var _ = s.App;
+        var created = await s.Admin.PostAsJsonAsync("/api/v1/webhook-endpoints", new
+        {
+            url = sink.Url,
+            events = new[] { "lead.created", "lead.mql", "lead.assigned", "sla.breached", "lead.rejected", "lead.accepted" },
+        }, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var late = await MakeMqlAsync(s.App, s.Admin, "late@acme.example");
+        var won = await MakeMqlAsync(s.App, s.Admin, "won@acme.example");
+        await EventuallyAsync(() => AssignmentsAsync(s.App, late), x => x.Count > 0);
+        await EventuallyAsync(() => AssignmentsAsync(s.App, won), x => x.Count > 0);
+        s.Clock.SetUtcNow(Monday10.AddMinutes(61));
+        await EventuallyAsync(() => AssignmentsAsync(s.App, late), x => x.Single().State == AssignmentState.Breached);
+        var rejected = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{late}/reject", new RejectRequest(RejectReason.NoBudget, "next year", null), TandemApp.ApiJson, Ct);
+        Assert.True(rejected.IsSuccessStatusCode, await rejected.Content.ReadAsStringAsync(Ct));
+        var accepted = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{won}/accept", new
+        {
+            budget = true,
+            budgetNote = "50k approved",
+            authority = true,
+            authorityNote = "She signs",
+            need = true,
+            needNote = "Close takes 2 weeks",
+            timing = true,
+            timingNote = "Q1",
+        }, Ct);
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync(Ct));
+
+        List<(string Type, Guid Lead)> Events() => [.. sink.Received.Select(r => JsonDocument.Parse(r.Body).RootElement)
+            .Select(p => (p.GetProperty("type").GetString()!, p.GetProperty("data").GetProperty("lead").GetProperty("id").GetGuid()))];
+        var events = await EventuallyAsync(() => Task.FromResult(Events()), e => e.Contains(("lead.accepted", won)) && e.Contains(("lead.rejected", late)));
+        foreach (var type in new[] { "lead.created", "lead.mql", "lead.assigned", "sla.breached", "lead.rejected" })
+            Assert.True(events.Count(e => e == (type, late)) == 1, $"{type}: {string.Join(", ", events)}");
+        Assert.Single(events, e => e == ("lead.accepted", won));
+        Assert.DoesNotContain(("lead.accepted", late), events);
+        Assert.DoesNotContain(("lead.rejected", won), events);
+        var assigned = sink.Received.Select(r => JsonDocument.Parse(r.Body).RootElement).First(p => p.GetProperty("type").GetString() == "lead.assigned");
+        Assert.True(assigned.GetProperty("data").GetProperty("assignment").GetProperty("repId").GetGuid() is var rep && (rep == s.Rep1 || rep == s.Rep2));
     }
 
     private static Task<T> DbAsync<T>(TandemApp app, Func<TandemDb, Task<T>> action) =>

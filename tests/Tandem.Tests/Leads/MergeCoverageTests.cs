@@ -40,7 +40,12 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
         [typeof(BantAssessment)] = c => new BantAssessment { LeadId = c.LeadId, Budget = true, BudgetNote = "ok", At = c.Now },
         [typeof(Tandem.Features.Feedback.LeadRating)] = c => new Tandem.Features.Feedback.LeadRating
         {
-            LeadId = c.LeadId, ByUserId = Guid.CreateVersion7(), ByName = "rep", LeadQuality = 2, CreatedAt = c.Now, UpdatedAt = c.Now,
+            LeadId = c.LeadId,
+            ByUserId = Guid.CreateVersion7(),
+            ByName = "rep",
+            LeadQuality = 2,
+            CreatedAt = c.Now,
+            UpdatedAt = c.Now,
         },
         [typeof(Assignment)] = c => new Assignment
         {

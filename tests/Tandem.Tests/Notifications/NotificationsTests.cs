@@ -26,6 +26,7 @@ public abstract class NotificationsTests(DatabaseProvider provider)
             ["Tandem:Notifications:PollSeconds"] = "0.05",
             ["Tandem:Notifications:RunDispatcher"] = runDispatcher ? "true" : "false",
             ["Tandem:PublicBaseUrl"] = "https://tandem.example.com",
+            ["Tandem:Webhooks:AllowPrivateTargets"] = "true",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
             all[k] = v;

@@ -91,6 +91,16 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("POST", "/api/v1/notifications/test", Scopes.Admin),
         ("GET", "/api/v1/notifications/deliveries", Scopes.Admin),
         ("POST", "/api/v1/notifications/deliveries/{id:guid}/retry", Scopes.Admin),
+        ("GET", "/api/v1/webhook-endpoints/", Scopes.Admin),
+        ("GET", "/api/v1/webhook-endpoints/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/webhook-endpoints/", Scopes.Admin),
+        ("PUT", "/api/v1/webhook-endpoints/{id:guid}", Scopes.Admin),
+        ("PATCH", "/api/v1/webhook-endpoints/{id:guid}", Scopes.Admin),
+        ("DELETE", "/api/v1/webhook-endpoints/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/webhook-endpoints/{id:guid}/rotate-secret", Scopes.Admin),
+        ("POST", "/api/v1/webhook-endpoints/{id:guid}/test", Scopes.Admin),
+        ("GET", "/api/v1/webhook-endpoints/{id:guid}/deliveries", Scopes.Admin),
+        ("POST", "/api/v1/webhook-deliveries/{id:guid}/redeliver", Scopes.Admin),
         ("GET", "/api/v1/me/notifications/", Scopes.Read),
         ("POST", "/api/v1/me/notifications/read", Scopes.Read),
         ("GET", "/api/v1/handoff/reps", Scopes.Admin),
@@ -199,7 +209,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
             foreach (var (name, client, scopes, role) in callers)
             {
                 using var request = new HttpRequestMessage(new HttpMethod(method), path);
-                if (method is "POST" or "PUT")
+                if (method is "POST" or "PUT" or "PATCH")
                     request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
                 using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
                 var status = (int)response.StatusCode;

@@ -128,6 +128,13 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.True(speed.Overall.AssignmentToFirstTouch.MedianMinutes > 0);
         Assert.True(speed.Reps.Count >= 4);
 
+        // One outbound webhook endpoint with a log of past deliveries, none left to send.
+        var hooks = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery>()
+            .AsNoTracking().Select(d => d.Status).ToListAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(6, hooks.Count);
+        Assert.Contains(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed, hooks);
+        Assert.DoesNotContain(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Pending, hooks);
+
         // Setup is done and a printed login signs in.
         var admin = summary.Logins.First(l => l.Role == Roles.Admin);
         await TandemApp.SignInAsync(app.CreateBrowserClient(), admin.Email, admin.Password);

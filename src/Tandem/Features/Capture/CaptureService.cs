@@ -40,7 +40,7 @@ public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDiction
 /// every submission is kept as an activity.
 /// </summary>
 public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountDirectory accountDirectory, TimeProvider clock, ILogger<CaptureService> log,
-    Qualification.ScoringSignal scoring, Qualification.ActiveDefinition activeDefinition)
+    Qualification.ScoringSignal scoring, Qualification.ActiveDefinition activeDefinition, Platform.OutboundWebhooks.IWebhookPublisher webhooks)
 {
     private const int MaxAttempts = 4;
     private bool _scoreRequested;
@@ -55,7 +55,9 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         public List<Lead> Leads { get; } = [];
         public List<StageTransition> Transitions { get; } = [];
         public List<Activity> Activities { get; } = [];
-        public System.Collections.IList[] Tables => [Accounts, Leads, Transitions, Activities];
+        /// <summary><c>lead.created</c> outbox rows, only when an endpoint subscribes (committed with the leads).</summary>
+        public List<Platform.OutboundWebhooks.WebhookDelivery> Webhooks { get; } = [];
+        public System.Collections.IList[] Tables => [Accounts, Leads, Transitions, Activities, Webhooks];
     }
 
     public async Task<CaptureOutcome> CaptureAsync(LeadInput input, CaptureContext context, CancellationToken ct = default) =>
@@ -366,6 +368,11 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             results.Add((item.Index, new CaptureOutcome(lead.Id, isNew, null)));
         }
         await ScoreAsync(touched, active, history, now, ct);
+        // The subscription set is cached: with no endpoint on lead.created this costs a dictionary lookup (decision 009).
+        if (added.Leads.Count > 0 && await webhooks.HasSubscribersAsync(Platform.OutboundWebhooks.WebhookEvents.LeadCreated, ct))
+            foreach (var lead in added.Leads)
+                added.Webhooks.AddRange(await webhooks.CreateDeliveriesAsync(Platform.OutboundWebhooks.WebhookEvents.LeadCreated,
+                    new { lead = LeadWebhookData.Of(lead) }, now, ct));
         // One change detection for the whole call (automatic detection is off while building it).
         db.ChangeTracker.DetectChanges();
         // Activities have no foreign key to their lead (decision 009): an existing lead is always updated with its new activity,
@@ -386,6 +393,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             await db.SaveChangesAsync(ct);
         }
         db.ChangeTracker.Clear();
+        if (added.Webhooks.Count > 0)
+            webhooks.Wake();
         // Inside a caller's transaction (an import batch) the new accounts are not committed yet: another writer must not use their
         // ids before they are (a rollback would leave its leads pointing at no account); the next lookup finds and remembers them
         // once committed.

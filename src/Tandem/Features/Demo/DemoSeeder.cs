@@ -56,7 +56,7 @@ public sealed record DemoSummary(
 /// </summary>
 public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setupState, TimeProvider clock, CaptureCatalog catalog,
     AccountDirectory accountDirectory, FormService forms, WebhookSourceService webhookSources, WebhookIngest webhookIngest,
-    ImportService imports, ImportRunner importRunner)
+    ImportService imports, ImportRunner importRunner, Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection)
 {
     public const int RandomSeed = 20261123;
     public const string EmailDomain = "tandem-demo.example";
@@ -105,6 +105,7 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             await InsertAsync(data.Deals, ct);
             await InsertAsync(handoff.Assignments, ct);
             await InsertAsync(handoff.Timers, ct);
+            SeedOutboundWebhook(now);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {handoff.Assignments.Count:N0} assignments ({handoff.Assignments.Count(a => a.BreachedAt is not null)} breached, {handoff.Assignments.Count(a => a.State == Features.Handoff.AssignmentState.Reassigned)} reassigned) and {handoff.Timers.Count:N0} SLA timers written ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
             db.AuditEntries.Add(new AuditEntry
@@ -150,6 +151,56 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         finally
         {
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
+        }
+    }
+
+    /// <summary>
+    /// One outbound webhook endpoint: the marketing-automation tool that stops ad spend when a campaign is flagged or paused (at a
+    /// host that does not exist; the seed produces no such event, so nothing is sent). Its log holds past test sends: delivered,
+    /// delivered on the second attempt after a 503, and one that failed for good after 24 hours of 500s.
+    /// </summary>
+    private void SeedOutboundWebhook(DateTimeOffset now)
+    {
+        var random = new Random(RandomSeed);
+        var endpoint = new Features.Platform.OutboundWebhooks.WebhookEndpoint
+        {
+            Url = "https://hooks.tandem-demo.example/marketing-automation",
+            Events = "campaign.flagged,campaign.paused",
+            SecretProtected = Microsoft.AspNetCore.DataProtection.DataProtectionCommonExtensions.Protect(
+                protection.CreateProtector(Features.Platform.OutboundWebhooks.WebhookDispatcher.SecretPurpose),
+                Features.Platform.OutboundWebhooks.WebhookSigning.NewSecret()),
+            CreatedAt = now.AddDays(-30),
+            UpdatedAt = now.AddDays(-30),
+            CreatedBy = "admin@" + EmailDomain,
+        };
+        db.Add(endpoint);
+        for (var i = 0; i < 6; i++)
+        {
+            var at = now.AddDays(-29 + i * 5).AddMinutes(random.Next(0, 600));
+            var row = Features.Platform.OutboundWebhooks.WebhookPublisher.Build([endpoint.Id], Features.Platform.OutboundWebhooks.WebhookEvents.Test,
+                new { endpointId = endpoint.Id, message = "Test event sent from Tandem.", by = endpoint.CreatedBy }, at,
+                new Features.Platform.OutboundWebhooks.WebhookOptions())[0];
+            row.Attempts = 1;
+            row.Status = Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Delivered;
+            row.LastStatusCode = 200;
+            row.LastDurationMs = random.Next(60, 240);
+            row.LastAttemptAt = row.DeliveredAt = at.AddSeconds(1);
+            if (i == 1)
+            {
+                row.Attempts = 2;
+                row.LastAttemptAt = row.DeliveredAt = at.AddSeconds(12);
+            }
+            else if (i == 2)
+            {
+                row.Status = Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed;
+                row.Attempts = 17;
+                row.LastStatusCode = 500;
+                row.LastError = "HTTP 500 Internal Server Error upstream unavailable";
+                row.LastAttemptAt = row.RetryUntil.AddMinutes(-40);
+                row.DeliveredAt = null;
+            }
+            row.NextAttemptAt = row.LastAttemptAt.Value;
+            db.Add(row);
         }
     }
 

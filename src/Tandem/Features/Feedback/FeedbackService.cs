@@ -7,6 +7,7 @@ using Tandem.Features.Capture;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Platform.Notifications;
+using Tandem.Features.Platform.OutboundWebhooks;
 
 namespace Tandem.Features.Feedback;
 
@@ -23,7 +24,8 @@ public sealed class FeedbackOptions
 /// each disposition or rating re-runs the campaign guard (flag, then pause) in the same transaction (decision 011).
 /// The campaign a verdict is about is the lead's first-touch campaign.
 /// </summary>
-public sealed class FeedbackService(NotificationSignal signal, TimeProvider clock, IOptionsMonitor<FeedbackOptions> options) : IDispositionListener
+public sealed class FeedbackService(NotificationSignal signal, TimeProvider clock, IOptionsMonitor<FeedbackOptions> options, IWebhookPublisher webhooks)
+    : IDispositionListener
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -48,6 +50,12 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
     /// <summary>A new or changed rating: tell the campaign owner when it is low, and re-run the guard (mean rating criterion).</summary>
     public async Task OnRatedAsync(TandemDb db, Lead lead, LeadRating rating, CancellationToken ct)
     {
+        await webhooks.PublishAsync(db, WebhookEvents.LeadRated, new
+        {
+            lead = new { id = lead.Id, email = lead.Email, firstName = lead.FirstName, lastName = lead.LastName, company = lead.Company },
+            rating = new { rating.Id, rating.LeadQuality, rating.MeetingQuality, rating.Comment, by = rating.ByUserId, at = rating.UpdatedAt },
+            campaignId = rating.CampaignId,
+        }, ct);
         if (rating.CampaignId is not { } campaignId || await db.Campaigns.FirstOrDefaultAsync(c => c.Id == campaignId, ct) is not { } campaign)
             return;
         var low = options.CurrentValue.LowRating;
@@ -119,6 +127,7 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
                 state.FlaggedAt = now;
                 state.DispositionsSinceFlag = 0;
                 Audit(db, system, now, "campaign.flagged", campaign.Id, words);
+                await PublishAsync(db, WebhookEvents.CampaignFlagged, campaign, rule, figures, words, now, ct);
                 await NotifyTeamAsync(db, campaign, "campaign.flagged", $"Campaign flagged: {campaign.Name}",
                     $"Sales' verdicts on \"{campaign.Name}\" crossed the guard: {words} It will be paused if this goes on for {rule.PauseAfter} more dispositioned leads.",
                     $"campaign.flagged:{campaign.Id}:{now.UtcTicks}", ct);
@@ -127,6 +136,8 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
                 campaign.Status = CampaignStatus.Paused;
                 state.PausedAt = now;
                 Audit(db, system, now, "campaign.paused", campaign.Id, words);
+                // So automation can stop the ad spend.
+                await PublishAsync(db, WebhookEvents.CampaignPaused, campaign, rule, figures, words, now, ct);
                 await NotifyTeamAsync(db, campaign, "campaign.paused", $"Campaign paused: {campaign.Name}",
                     $"\"{campaign.Name}\" is paused: its new leads are still captured but not routed to sales until a marketer resumes it. {words}",
                     $"campaign.paused:{campaign.Id}:{now.UtcTicks}", ct);
@@ -193,6 +204,17 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
         Audit(db, actor, clock.GetUtcNow(), "campaign.guard-rule", campaignId, state.Rule ?? "default rule");
         return [];
     }
+
+    private Task<int> PublishAsync(TandemDb db, string type, Campaign campaign, GuardRule rule, GuardFigures figures, string words, DateTimeOffset now,
+        CancellationToken ct) =>
+        webhooks.PublishAsync(db, type, new
+        {
+            campaign = new { campaign.Id, campaign.Name, channel = campaign.Channel.ToString(), status = campaign.Status.ToString(), campaign.UtmCampaign, campaign.OwnerId },
+            rule,
+            figures = new { figures.Dispositions, figures.Accepted, figures.Acceptance, figures.Ratings, figures.MeanRating, figures.BadFit, figures.BadFitShare, figures.Fired },
+            decision = words,
+            at = now,
+        }, ct);
 
     private static void Audit(TandemDb db, Actor actor, DateTimeOffset now, string action, Guid campaignId, string details) => db.AuditEntries.Add(new AuditEntry
     {

@@ -122,7 +122,7 @@ public sealed record RouteRequest(DateTimeOffset MqlAt, Guid? ExcludeRepId = nul
 /// owner and the notifications — all added to the caller's unit of work (the caller saves and commits).
 /// </summary>
 public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
-    IEnumerable<IDispositionListener> dispositionListeners)
+    IEnumerable<IDispositionListener> dispositionListeners, Platform.OutboundWebhooks.IWebhookPublisher webhooks)
 {
     private static readonly ActivityType[] TouchTypes = [ActivityType.Call, ActivityType.EmailSent, ActivityType.Meeting];
     private readonly Notifier _notifier = new(db, signal, clock);
@@ -137,6 +137,9 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
         foreach (var listener in dispositionListeners)
             await listener.OnDispositionAsync(db, lead, disposition, ct);
     }
+
+    /// <summary>Outbound webhooks: events published here commit with the handoff's change.</summary>
+    public Platform.OutboundWebhooks.IWebhookPublisher Webhooks => webhooks;
 
     public static bool IsTouch(ActivityType type) => TouchTypes.Contains(type);
 
@@ -402,6 +405,22 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
             foreach (var manager in await ManagersAsync(config, decision.TeamId, ct))
                 await NotifyAsync(manager, "handoff.no-eligible-rep", subject, decision.Reason, lead.Id, true, $"handoff.no-eligible-rep:{assignment.Id}:{manager}", ct);
         }
+        if (assignment.RepId is not null)
+            await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadAssigned, new
+            {
+                lead = LeadWebhookData.Of(lead),
+                assignment = new
+                {
+                    id = assignment.Id,
+                    repId = assignment.RepId,
+                    teamId = assignment.TeamId,
+                    tier = assignment.Tier,
+                    path = assignment.Path,
+                    reason = assignment.Reason,
+                    assignedAt = assignment.AssignedAt,
+                    firstTouchDueAt = assignment.FirstTouchDueAt
+                },
+            }, ct);
         counters.CountAssigned();
         return assignment;
     }
@@ -470,7 +489,7 @@ public sealed class HandoffService(TandemDb db, HandoffConfigCache cache, Notifi
 
 /// <summary>Routes every new MQL in the scoring transaction, so the lead and its assignment commit together.</summary>
 public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal signal, TimeProvider clock, HandoffCounters counters,
-    IEnumerable<IDispositionListener> dispositionListeners) : IMqlListener
+    IEnumerable<IDispositionListener> dispositionListeners, Platform.OutboundWebhooks.IWebhookPublisher webhooks) : IMqlListener
 {
     // One service per context: the leads of one scoring pass share what routing has read in its transaction.
     private HandoffService? _service;
@@ -488,7 +507,7 @@ public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal s
     private HandoffService Service(TandemDb db)
     {
         if (_service?.Db != db)
-            _service = new HandoffService(db, cache, signal, clock, counters, dispositionListeners);
+            _service = new HandoffService(db, cache, signal, clock, counters, dispositionListeners, webhooks);
         return _service;
     }
 }

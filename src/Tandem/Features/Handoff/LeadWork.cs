@@ -101,6 +101,15 @@ public static class LeadWork
         }
         LeadStages.Record(db, lead, target, actor, DispositionRules.Reject(reason.ToString()), string.IsNullOrEmpty(text) ? reason.ToString() : $"{reason}: {text}", now);
         lead.WorkStatus = WorkStatus.Rejected;
+        await handoff.Webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadRejected, new
+        {
+            lead = LeadWebhookData.Of(lead),
+            reason,
+            text = string.IsNullOrEmpty(text) ? null : text,
+            disqualified = target == LifecycleStage.Disqualified,
+            by = actor.Id,
+            at = now,
+        }, ct);
         await db.SaveChangesAsync(ct);
         await handoff.DispositionAsync(lead, new Disposition(id, false, reason.ToString(), text, actor.Id, now), ct);
         await tx.CommitAsync(ct);

@@ -127,6 +127,20 @@ public sealed class SlaTimerProcessor(HandoffService handoff, TimeProvider clock
                     await handoff.NotifyAsync(manager, "handoff.breach", $"SLA breached: {lead.DisplayName}",
                         $"No first touch by the due time {assignment.FirstTouchDueAt:u}; reassignment at {assignment.ReassignAt:u} unless touched.",
                         lead.Id, true, $"handoff.breach:{assignment.Id}:{manager}", ct);
+                await handoff.Webhooks.PublishAsync(Db, Platform.OutboundWebhooks.WebhookEvents.SlaBreached, new
+                {
+                    lead = LeadWebhookData.Of(lead),
+                    assignment = new
+                    {
+                        id = assignment.Id,
+                        repId,
+                        tier = assignment.Tier,
+                        assignedAt = assignment.AssignedAt,
+                        firstTouchDueAt = assignment.FirstTouchDueAt,
+                        breachedAt = assignment.BreachedAt,
+                        reassignAt = assignment.ReassignAt
+                    },
+                }, ct);
                 log.LogInformation("SLA breach on assignment {AssignmentId}", assignment.Id);
                 return Escalated;
             case TimerKind.Reassign:

@@ -163,7 +163,7 @@ public static class ScoringFacts
 /// (recording the transition with the rule version and why, and telling the <see cref="IMqlListener"/>s in the same transaction).
 /// </summary>
 public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProvider clock, IEnumerable<IMqlListener> listeners,
-    ILogger<LeadQualifier> log)
+    Platform.OutboundWebhooks.IWebhookPublisher webhooks, ILogger<LeadQualifier> log)
 {
     public const int BatchSize = 200;
 
@@ -227,6 +227,8 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
             lead.WorkStatus = WorkStatus.New;
             foreach (var listener in listeners)
                 await listener.OnMqlAsync(db, lead, transition, ct);
+            await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadMql,
+                new { lead = LeadWebhookData.Of(lead), rule = transition.ByRule, reason = transition.Reason, at = transition.At }, ct);
             log.LogInformation("Lead {LeadId} became MQL by version {Version}", lead.Id, scoring.VersionNumber);
         }
         return score;

@@ -85,8 +85,8 @@ public static class LeadStages
     }
 
     /// <summary>Accept an MQL as SQL: the BANT facts the active definition requires must be confirmed, each with a note.</summary>
-    public static async Task<StageOutcome> AcceptAsync(TandemDb db, ActiveDefinition active, Guid leadId, BantInput bant, Actor actor,
-        DateTimeOffset now, IEnumerable<IDispositionListener> listeners, CancellationToken ct)
+    public static async Task<StageOutcome> AcceptAsync(TandemDb db, ActiveDefinition active, Platform.OutboundWebhooks.IWebhookPublisher webhooks, Guid leadId,
+        BantInput bant, Actor actor, DateTimeOffset now, IEnumerable<IDispositionListener> listeners, CancellationToken ct)
     {
         var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == leadId, ct);
         if (lead is null)
@@ -130,7 +130,14 @@ public static class LeadStages
             .OfType<string>();
         Record(db, lead, LifecycleStage.Sql, actor, DispositionRules.Accept, $"Accepted by sales (BANT: {string.Join(", ", confirmed)})", now);
         lead.WorkStatus = WorkStatus.Accepted;
-        // The verdict and the way back to marketing (guard, notifications) commit together.
+        await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadAccepted, new
+        {
+            lead = LeadWebhookData.Of(lead),
+            bant = new { budget = bant.Budget, authority = bant.Authority, need = bant.Need, timing = bant.Timing },
+            by = actor.Id,
+            at = now,
+        }, ct);
+        // The verdict, its webhook and the way back to marketing (guard, notifications) commit together.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var outcome = await SaveAsync(db, lead, ct);
         if (outcome.Conflict is not null)

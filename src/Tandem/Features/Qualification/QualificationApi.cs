@@ -256,8 +256,9 @@ public static class QualificationApi
     }
 
     private static async Task<Results<Ok<StageChange>, ValidationProblem, ProblemHttpResult>> AcceptAsync(Guid id, BantInput body, HttpContext http, TandemDb db,
-        ActiveDefinition active, TimeProvider clock, IEnumerable<IDispositionListener> listeners, CancellationToken ct) =>
-        await StageResultAsync(db, id, await LeadStages.AcceptAsync(db, active, id, body, Who(http), clock.GetUtcNow(), listeners, ct), ct);
+        ActiveDefinition active, Platform.OutboundWebhooks.IWebhookPublisher webhooks, TimeProvider clock, IEnumerable<IDispositionListener> listeners,
+        CancellationToken ct) =>
+        await StageResultAsync(db, id, await LeadStages.AcceptAsync(db, active, webhooks, id, body, Who(http), clock.GetUtcNow(), listeners, ct), ct);
 
     private static async Task<Results<Ok<StageChange>, ValidationProblem, ProblemHttpResult>> StageResultAsync(TandemDb db, Guid id, StageOutcome outcome,
         CancellationToken ct)

@@ -37,7 +37,7 @@ public sealed record QuietHours(TimeOnly Start, TimeOnly End, TimeZoneInfo Zone)
 
 /// <summary>Notification settings, delivery log, retries, test sends, and a user's in-app inbox.</summary>
 public sealed class NotificationAdmin(TandemDb db, Notifier notifier, NotificationSignal signal, InAppNotifications inApp,
-    IDataProtectionProvider protection, TimeProvider clock, IStringLocalizer<SharedResource> strings)
+    IDataProtectionProvider protection, TimeProvider clock, IStringLocalizer<SharedResource> strings, OutboundWebhooks.TargetGuard guard)
 {
     private readonly IDataProtector _protector = protection.CreateProtector("Tandem.Notifications.Settings.v1");
 
@@ -59,6 +59,9 @@ public sealed class NotificationAdmin(TandemDb db, Notifier notifier, Notificati
     {
         var settings = await LoadAsync(true, ct);
         var errors = NotificationRules.Validate(input, settings.ChatWebhookUrlProtected is not null);
+        // SSRF guard: the chat webhook must not point into the server's own networks.
+        if (!errors.ContainsKey("chatWebhookUrl") && Blank(input.ChatWebhookUrl) is { } chatUrl && await guard.CheckAsync(new Uri(chatUrl), ct) is { } refused)
+            errors["chatWebhookUrl"] = [refused];
         if (errors.Count > 0)
             return (null, errors.ToDictionary(e => e.Key, e => e.Value.Select(k => strings[k].Value).ToArray(), StringComparer.Ordinal));
 

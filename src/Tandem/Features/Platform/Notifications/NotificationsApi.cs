@@ -29,7 +29,9 @@ public static class NotificationsApi
         services.AddScoped<NotificationAdmin>();
         services.AddSingleton<IEmailTransport, MailKitEmailTransport>();
         services.AddHttpClient(WebhookChatTransport.HttpClientName, (sp, http) =>
-            http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>().Value.ChatTimeoutSeconds));
+            http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>().Value.ChatTimeoutSeconds))
+            // The SSRF guard of outbound webhooks covers chat webhooks too (no private targets, checked again at connect time).
+            .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<OutboundWebhooks.TargetGuard>().CreateHandler());
         services.AddSingleton<IChatTransport, WebhookChatTransport>();
         services.AddSingleton<NotificationDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());

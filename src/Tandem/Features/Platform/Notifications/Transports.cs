@@ -91,6 +91,10 @@ public sealed class WebhookChatTransport(IHttpClientFactory clients) : IChatTran
         {
             response = await http.PostAsync(webhook, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), ct);
         }
+        catch (HttpRequestException ex) when (ex is OutboundWebhooks.TargetRefusedException || ex.InnerException is OutboundWebhooks.TargetRefusedException)
+        {
+            throw new NotificationSendException($"Chat webhook {webhook.Host}: {(ex as OutboundWebhooks.TargetRefusedException ?? ex.InnerException)!.Message}", permanent: true, ex);
+        }
         catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !ct.IsCancellationRequested))
         {
             throw new NotificationSendException($"Chat webhook {webhook.Host}: {ex.Message}", permanent: false, ex);
