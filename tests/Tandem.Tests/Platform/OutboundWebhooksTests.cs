@@ -341,6 +341,30 @@ public abstract class OutboundWebhooksTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task TheSettingsPageListsEndpointsWithReadableEventNamesForAdminsOnly()
+    {
+        var (app, admin) = await StartAsync(provider);
+        await using var _ = app;
+        await CreateEndpointAsync(admin, "http://127.0.0.1:9/automation", "campaign.paused", "sla.breached");
+        var (_, adminPassword) = await app.CreateUserAsync("admin@example.com", Roles.Admin);
+        var (_, salesPassword) = await app.CreateUserAsync("rep@example.com", Roles.Sales);
+
+        var browser = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(browser, "admin@example.com", adminPassword);
+        var page = await browser.GetAsync("/settings/outbound-webhooks", Ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("http://127.0.0.1:9/automation", html, StringComparison.Ordinal);
+        Assert.Contains("Campaign paused", html, StringComparison.Ordinal);
+        Assert.Contains("SLA breached", html, StringComparison.Ordinal);
+
+        var rep = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(rep, "rep@example.com", salesPassword);
+        var denied = await rep.GetAsync("/settings/outbound-webhooks", Ct);
+        Assert.DoesNotContain("http://127.0.0.1:9/automation", await denied.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task APublishIsWrittenOnlyWhenTheCallersTransactionCommits()
     {
         var (app, admin) = await StartAsync(provider);
