@@ -27,7 +27,8 @@ public abstract class JourneyTests(DatabaseProvider provider)
     // Monday 10:00 UTC, inside the reps' 09:00–18:00 UTC hours.
     private static readonly DateTimeOffset Monday10 = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
-    private sealed record Setup(TandemApp App, HttpClient Admin, FakeTimeProvider Clock, Guid Rep1, Guid Rep2, Guid Manager, Guid TeamId);
+    private sealed record Setup(TandemApp App, HttpClient Admin, FakeTimeProvider Clock, Guid Rep1, Guid Rep2, Guid Manager, Guid TeamId,
+        Dictionary<Guid, (string Email, string Password)> Logins);
 
     /// <summary>Two reps in a round-robin team (default), and the starter definition the demo uses, active.</summary>
     private static async Task<Setup> StartAsync(DatabaseProvider provider)
@@ -45,8 +46,8 @@ public abstract class JourneyTests(DatabaseProvider provider)
         });
         app.TestServices = s => s.AddSingleton<TimeProvider>(clock);
         var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin, Scopes.Ingest, Scopes.Read));
-        var (rep1, _) = await app.CreateUserAsync("rep1@example.com", Roles.Sales);
-        var (rep2, _) = await app.CreateUserAsync("rep2@example.com", Roles.Sales);
+        var (rep1, password1) = await app.CreateUserAsync("rep1@example.com", Roles.Sales);
+        var (rep2, password2) = await app.CreateUserAsync("rep2@example.com", Roles.Sales);
         var (manager, _) = await app.CreateUserAsync("boss@example.com", Roles.SalesManager);
         var calendar = WorkCalendar.Weekdays("UTC", ("09:00", "18:00"));
         foreach (var rep in new[] { rep1, rep2, manager })
@@ -60,7 +61,8 @@ public abstract class JourneyTests(DatabaseProvider provider)
         Assert.Equal(HttpStatusCode.Created, team.StatusCode);
         var teamId = (await team.Content.ReadFromJsonAsync<TeamView>(TandemApp.ApiJson, Ct))!.Id;
         await ActivateAsync(admin, DefinitionTools.Starter([]) with { CompetitorDomains = ["ledgerly.example"] });
-        return new Setup(app, admin, clock, rep1, rep2, manager, teamId);
+        return new Setup(app, admin, clock, rep1, rep2, manager, teamId,
+            new() { [rep1] = ("rep1@example.com", password1), [rep2] = ("rep2@example.com", password2) });
     }
 
     private static async Task ActivateAsync(HttpClient admin, QualificationDefinition definition)
@@ -179,6 +181,70 @@ public abstract class JourneyTests(DatabaseProvider provider)
         }, TandemApp.ApiJson, Ct);
         Assert.True(update.IsSuccessStatusCode, await update.Content.ReadAsStringAsync(Ct));
         Assert.Equal(FormIntent.WebinarRegistration, (await update.Content.ReadFromJsonAsync<FormDto>(TandemApp.ApiJson, Ct))!.Intent);
+    }
+
+    /// <summary>A lead the MQL rule does not qualify: an analyst with no engagement beyond the capture.</summary>
+    private static async Task<Guid> CaptureColdLeadAsync(Setup s, string email, string firstName)
+    {
+        var response = await s.Admin.PostAsJsonAsync("/api/v1/leads", new { email, firstName, lastName = "Martin", jobTitle = "Analyst", country = "FR" }, TandemApp.ApiJson, Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+        await EventuallyAsync(() => LeadAsync(s.App, id), l => l.ScoredAt is not null && l.ScoreDirtyAt is null);
+        return id;
+    }
+
+    [Fact]
+    public async Task ALeadMovedToMqlByHandIsRoutedAtOnceAndShowsInTheRepsInbox()
+    {
+        var s = await StartAsync(provider);
+        await using var _ = s.App;
+        var id = await CaptureColdLeadAsync(s, "jeanne@acme.example", "Jeanne");
+        Assert.Equal(LifecycleStage.Lead, (await LeadAsync(s.App, id)).Stage);
+
+        var moved = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{id}/stage", new { action = "advance", to = "Mql", reason = "Called us for a quote" }, TandemApp.ApiJson, Ct);
+        Assert.True(moved.IsSuccessStatusCode, await moved.Content.ReadAsStringAsync(Ct));
+
+        // Routed in the same transaction as the move: no waiting for a background pass.
+        var lead = await LeadAsync(s.App, id);
+        Assert.Equal((LifecycleStage.Mql, WorkStatus.New), (lead.Stage, lead.WorkStatus));
+        Assert.NotNull(lead.OwnerId);
+        var assignment = Assert.Single(await AssignmentsAsync(s.App, id));
+        Assert.Equal((AssignmentState.Open, lead.OwnerId, RoutingPath.TeamStrategy), (assignment.State, assignment.RepId, assignment.Path));
+        Assert.NotNull(assignment.FirstTouchDueAt);
+        var notified = await DbAsync(s.App, db => db.Set<Features.Platform.Notifications.Notification>().AsNoTracking()
+            .CountAsync(n => n.Kind == "handoff.assigned" && n.RecipientUserId == lead.OwnerId, Ct));
+        Assert.True(notified > 0);
+
+        var (email, password) = s.Logins[lead.OwnerId!.Value];
+        var browser = s.App.CreateBrowserClient();
+        await TandemApp.SignInAsync(browser, email, password);
+        Assert.Contains("Jeanne", await browser.GetStringAsync("/inbox", Ct));
+
+        // A later scoring pass leaves the routed MQL alone: still one assignment.
+        var touch = await s.Admin.PostAsJsonAsync("/api/v1/activities", new { leadId = id, type = "PageView" }, TandemApp.ApiJson, Ct);
+        Assert.True(touch.IsSuccessStatusCode, await touch.Content.ReadAsStringAsync(Ct));
+        await EventuallyAsync(() => LeadAsync(s.App, id), l => l.ScoreDirtyAt is null);
+        Assert.Single(await AssignmentsAsync(s.App, id));
+    }
+
+    [Fact]
+    public async Task AnMqlThatWasNeverRoutedIsRoutedByTheNextScoringPass()
+    {
+        var s = await StartAsync(provider);
+        await using var _ = s.App;
+        var id = await CaptureColdLeadAsync(s, "marc@acme.example", "Marc");
+        // What a source system, an import or data from before routing leaves behind: an MQL nobody was told about.
+        await DbAsync(s.App, async db =>
+        {
+            var lead = await db.Leads.FirstAsync(l => l.Id == id, Ct);
+            LeadStages.Record(db, lead, LifecycleStage.Mql, new Actor(null, "import"), "capture:import", "Stage given by the source system", s.Clock.GetUtcNow());
+            ScoringFacts.RequestScore(lead, s.Clock.GetUtcNow().AddTicks(1));
+            return await db.SaveChangesAsync(Ct);
+        });
+        s.App.Services.GetRequiredService<ScoringSignal>().Wake();
+        var routed = await EventuallyAsync(() => LeadAsync(s.App, id), l => l.OwnerId is not null);
+        Assert.Contains(routed.OwnerId!.Value, new[] { s.Rep1, s.Rep2 });
+        Assert.Equal(AssignmentState.Open, Assert.Single(await AssignmentsAsync(s.App, id)).State);
     }
 }
 
