@@ -246,6 +246,46 @@ public abstract class JourneyTests(DatabaseProvider provider)
         Assert.Contains(routed.OwnerId!.Value, new[] { s.Rep1, s.Rep2 });
         Assert.Equal(AssignmentState.Open, Assert.Single(await AssignmentsAsync(s.App, id)).State);
     }
+
+    [Fact]
+    public async Task ATouchThatConnectedKeepsTheOutcomeTheRepWrote()
+    {
+        var s = await StartAsync(provider);
+        await using var _ = s.App;
+        var id = await CaptureColdLeadAsync(s, "lucie@acme.example", "Lucie");
+        var moved = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{id}/stage", new { action = "advance", to = "Mql", reason = "Asked for a call back" }, TandemApp.ApiJson, Ct);
+        Assert.True(moved.IsSuccessStatusCode, await moved.Content.ReadAsStringAsync(Ct));
+
+        // A note cannot connect: a field error, nothing written.
+        var note = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{id}/touches", new TouchRequest("note", "met at the fair", null, Connected: true), TandemApp.ApiJson, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, note.StatusCode);
+        Assert.Contains("\"connected\"", await note.Content.ReadAsStringAsync(Ct));
+
+        s.Clock.Advance(TimeSpan.FromMinutes(7));
+        var touch = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{id}/touches",
+            new TouchRequest("call", "Interested: wants pricing for 3 entities", "CFO, decides with the CEO", Connected: true), TandemApp.ApiJson, Ct);
+        Assert.Equal(HttpStatusCode.Created, touch.StatusCode);
+        var view = (await touch.Content.ReadFromJsonAsync<TouchView>(TandemApp.ApiJson, Ct))!;
+        Assert.True(view.Connected);
+        Assert.True(view.FirstTouch);
+
+        var activity = await DbAsync(s.App, db => db.Activities.AsNoTracking().SingleAsync(a => a.Id == view.ActivityId, Ct));
+        Assert.Equal("Interested: wants pricing for 3 entities", activity.Outcome);
+        var properties = JsonDocument.Parse(activity.Properties!).RootElement;
+        Assert.True(properties.GetProperty("connected").GetBoolean());
+        Assert.Equal("CFO, decides with the CEO", properties.GetProperty("note").GetString());
+        Assert.Equal(WorkStatus.Connected, (await LeadAsync(s.App, id)).WorkStatus);
+        var assignment = Assert.Single(await AssignmentsAsync(s.App, id));
+        Assert.Equal(Monday10.AddMinutes(7), assignment.ConnectedAt);
+        var cadenceTimer = await DbAsync(s.App, db => db.SlaTimers.AsNoTracking().SingleAsync(t => t.AssignmentId == assignment.Id && t.Kind == TimerKind.AttemptsEnd, Ct));
+        Assert.Equal(TimerStatus.Cancelled, cadenceTimer.Status);
+
+        // Without the box ticked, the outcome is just an outcome.
+        var second = await s.Admin.PostAsJsonAsync($"/api/v1/leads/{id}/touches", new TouchRequest("email", "sent the deck", null), TandemApp.ApiJson, Ct);
+        var secondView = (await second.Content.ReadFromJsonAsync<TouchView>(TandemApp.ApiJson, Ct))!;
+        Assert.False(secondView.Connected);
+        Assert.Equal("sent the deck", (await DbAsync(s.App, db => db.Activities.AsNoTracking().SingleAsync(a => a.Id == secondView.ActivityId, Ct))).Outcome);
+    }
 }
 
 public sealed class JourneysOnSqlite() : JourneyTests(DatabaseProvider.Sqlite);
