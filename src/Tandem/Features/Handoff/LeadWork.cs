@@ -89,7 +89,7 @@ public static class LeadWork
         var text = body.Text?.Trim();
         if (body.Reason is not { } reason || !Enum.IsDefined(reason))
         {
-            errors.Add("reason", "One of: " + string.Join(", ", Enum.GetNames<RejectReason>()) + ".");
+            errors.Add("reason", "Choose why the lead is rejected: one of " + string.Join(", ", Enum.GetNames<RejectReason>()) + ".");
             reason = RejectReason.Other;
         }
         else if (reason == RejectReason.Other && string.IsNullOrEmpty(text))
