@@ -30,7 +30,8 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
 
     private static ILocator Input(IPage page, string testId) => page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
 
-    private static ILocator Row(IPage page, string name) => page.GetByTestId("inbox-row").Filter(new() { HasText = name });
+    /// <summary>The inbox row of a lead, by its link (two leads may share a name).</summary>
+    private static ILocator Row(IPage page, string href) => page.GetByTestId("inbox-row").Filter(new() { Has = page.Locator($"a[href='{href}']") });
 
     private static async Task<(string Name, string Href)> LeadOfRowAsync(ILocator row)
     {
@@ -57,7 +58,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         await Expect(rows.First.GetByTestId("window-end")).ToBeVisibleAsync();
 
         // Log a touch on the first lead: its clock stops and it counts as an attempt.
-        var (touched, _) = await LeadOfRowAsync(rows.First);
+        var (_, touched) = await LeadOfRowAsync(rows.First);
         await rows.First.GetByTestId("inbox-touch").ClickAsync();
         await Input(page, "touch-outcome").FillAsync("voicemail");
         await page.GetByTestId("inbox-submit").ClickAsync();
@@ -73,7 +74,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         await page.ScreenshotAsync(new() { Path = Path.Combine(App.RepoRoot, "docs", "screenshots", "inbox.png"), FullPage = true });
 
         // Accept a lead with BANT from the inbox: an empty note is refused by the field, then a complete one makes it SQL.
-        var (accepted, acceptedHref) = await LeadOfRowAsync(rows.First);
+        var (_, acceptedHref) = await LeadOfRowAsync(rows.First);
         await rows.First.GetByTestId("inbox-accept").ClickAsync();
         var form = page.GetByTestId("bant-form");
         await Expect(form).ToBeVisibleAsync();
@@ -83,14 +84,14 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
             await Input(form, $"bant-{fact}-note").FillAsync($"{fact} confirmed on the call");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(form.Locator(".mud-input-helper-text.mud-input-error")).ToHaveTextAsync("Say how budget was confirmed.");
-        await Expect(Row(page, accepted)).ToHaveCountAsync(1);
+        await Expect(Row(page, acceptedHref)).ToHaveCountAsync(1);
         await Input(form, "bant-budget-note").FillAsync("Budget line approved by the CFO");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Accepted as SQL.");
-        await Expect(Row(page, accepted)).ToHaveCountAsync(0);
+        await Expect(Row(page, acceptedHref)).ToHaveCountAsync(0);
 
         // Reject another with a catalogue reason: No budget recycles the lead.
-        var (rejected, rejectedHref) = await LeadOfRowAsync(rows.First);
+        var (_, rejectedHref) = await LeadOfRowAsync(rows.First);
         await rows.First.GetByTestId("inbox-reject").ClickAsync();
         var reason = page.GetByRole(AriaRole.Combobox, new() { Name = "Reason" });
         await reason.ClickAsync();
@@ -100,7 +101,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         await Input(page, "reject-text").FillAsync("Budget frozen until next year");
         await page.GetByTestId("inbox-submit").ClickAsync();
         await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Lead rejected");
-        await Expect(Row(page, rejected)).ToHaveCountAsync(0);
+        await Expect(Row(page, rejectedHref)).ToHaveCountAsync(0);
 
         await page.GotoAsync(acceptedHref);
         await Expect(page.Locator("body")).ToContainTextAsync("SQL");
@@ -124,7 +125,7 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
 
             // The manager hands one of Daniel's leads to Hugo: the row now shows Hugo as its owner.
             var daniels = team.Filter(new() { HasText = "Daniel Brooks" });
-            var (moved, _) = await LeadOfRowAsync(daniels.First);
+            var (_, moved) = await LeadOfRowAsync(daniels.First);
             await daniels.First.GetByTestId("inbox-reassign").ClickAsync();
             var to = manager.GetByRole(AriaRole.Combobox, new() { Name = "Reassign to" });
             await to.ClickAsync();
@@ -133,6 +134,133 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
             await manager.GetByTestId("inbox-submit").ClickAsync();
             await Expect(manager.GetByTestId("inbox-message")).ToContainTextAsync("Reassigned.");
             await Expect(Row(manager, moved).First).ToContainTextAsync("Hugo Petit");
+        }
+        finally
+        {
+            await manager.Context.CloseAsync();
+        }
+    });
+
+    private static async Task<int> UnreadCountAsync(IPage page)
+    {
+        var badge = page.Locator("[data-testid=notification-count] .mud-badge");
+        return await badge.IsVisibleAsync() && int.TryParse((await badge.InnerTextAsync()).Trim().TrimEnd('+'), out var n) ? n : 0;
+    }
+
+    /// <summary>
+    /// The bell (issue #18): a mouse click opens it, and so does the keyboard every time; unread messages come first; opening one
+    /// marks it read and goes to its lead, whose timeline shows details as labelled fields, never raw JSON or source codes.
+    /// </summary>
+    [Fact]
+    public Task TheNotificationBellOpensOnClickAndKeyboardListsUnreadFirstAndLinksToTheLead() => RunAsync(async page =>
+    {
+        // The manager hears of every breach the monitor escalated when the demo started.
+        var (email, password) = App.Login("Sales manager");
+        await Ui.SignInAsync(page, email, password);
+        var bell = page.GetByTestId("notification-button");
+        var items = page.GetByTestId("notification-item");
+        await Expect(page.Locator("[data-testid=notification-count] .mud-badge")).ToHaveTextAsync(new Regex(@"^\d+\+?$"), new() { Timeout = 30_000 });
+        var unread = await UnreadCountAsync(page);
+        Assert.True(unread > 0);
+
+        // The keyboard opens it every time, not one time in three.
+        for (var i = 0; i < 3; i++)
+        {
+            await bell.FocusAsync();
+            await page.Keyboard.PressAsync("Space");
+            await Expect(items.First).ToBeVisibleAsync();
+            await page.Keyboard.PressAsync("Escape");
+            if (await items.CountAsync() > 0)
+                await bell.ClickAsync(new() { Force = true }); // on the menu's overlay: closes it
+            await Expect(items).ToHaveCountAsync(0);
+            Assert.DoesNotContain("/leads/", page.Url, StringComparison.Ordinal);
+        }
+
+        // A mouse click opens it; unread messages are listed before read ones.
+        await bell.ClickAsync();
+        await Expect(items.First).ToBeVisibleAsync();
+        var flags = new List<string?>();
+        for (var i = 0; i < await items.CountAsync(); i++)
+            flags.Add(await items.Nth(i).GetAttributeAsync("data-unread"));
+        Assert.Equal("true", flags[0]);
+        Assert.DoesNotContain("true", flags.SkipWhile(f => f == "true"));
+        await ScreenshotAsync(page, "NotificationBellOpen");
+
+        // Opening one marks it read and goes to its lead.
+        await items.First.ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/leads/[0-9a-f-]{36}$"));
+        await Ui.WaitForCircuitAsync(page);
+        await Expect(page.Locator("[data-testid=notification-count] .mud-badge")).Not.ToHaveTextAsync(unread.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(await UnreadCountAsync(page) < unread || unread > 99);
+
+        // The lead's timeline is readable: labelled details, sources in words, no JSON, no capture codes.
+        var timeline = page.GetByTestId("lead-timeline");
+        await Expect(timeline).ToBeVisibleAsync();
+        var text = await timeline.InnerTextAsync();
+        Assert.DoesNotContain("{\"", text);
+        Assert.DoesNotContain("\\u00", text);
+        Assert.DoesNotMatch(new Regex(@"Source: (form|import|webhook|capture):"), text);
+        await ScreenshotAsync(page, "LeadTimelineReadable");
+    });
+
+    /// <summary>
+    /// The first journey of issue #18: the demo's "request a demo" form (intent: contact sales) → a demo request → MQL → routed to a
+    /// rep of the team the rules pick → the lead is in the team's inbox with its owner, minutes later at most (here: seconds).
+    /// </summary>
+    [Fact]
+    public Task ADemoRequestFromTheWebFormReachesARepsInbox() => RunAsync(async page =>
+    {
+        var (adminEmail, adminPassword) = App.Login("Admin");
+        await Ui.SignInAsync(page, adminEmail, adminPassword);
+        await page.GotoAsync("/settings/forms");
+        await Ui.WaitForCircuitAsync(page);
+        var formRow = page.GetByTestId("forms-table").Locator("tbody tr").Filter(new() { HasText = "Demander une démo" });
+        await Expect(formRow).ToContainTextAsync("Contact sales / demo request");
+        var key = (await formRow.Locator("code").InnerTextAsync()).Trim();
+
+        var post = await page.APIRequest.PostAsync(Url("/f/" + key), new()
+        {
+            DataObject = new Dictionary<string, string>
+            {
+                ["email"] = "camille.journeytest@acme-industrie.example",
+                ["firstName"] = "Camille",
+                ["lastName"] = "Journeytest",
+                ["company"] = "Acme Industrie",
+                ["jobTitle"] = "Directrice financière",
+                ["_ts"] = "25000",
+            },
+        });
+        Assert.Equal(200, post.Status);
+
+        var (managerEmail, managerPassword) = App.Login("Sales manager");
+        var manager = await App.NewPageAsync();
+        try
+        {
+            await Ui.SignInAsync(manager, managerEmail, managerPassword);
+            var row = manager.GetByTestId("inbox-row").Filter(new() { HasText = "Camille Journeytest" });
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                await manager.GotoAsync("/inbox");
+                await Ui.WaitForCircuitAsync(manager);
+                await Input(manager, "inbox-team").CheckAsync();
+                await Expect(manager.GetByTestId("inbox-row").First).ToBeVisibleAsync();
+                if (await row.CountAsync() > 0 || DateTime.UtcNow > until)
+                    break;
+                await manager.WaitForTimeoutAsync(1000);
+            }
+            await Expect(row).ToHaveCountAsync(1);
+            await ScreenshotAsync(manager, "DemoRequestInTeamInbox");
+
+            // Its lead page: an MQL with an owner, the demo request from the web form in words.
+            await row.Locator("a").First.ClickAsync();
+            await Expect(manager).ToHaveURLAsync(new Regex("/leads/[0-9a-f-]{36}$"));
+            await Ui.WaitForCircuitAsync(manager);
+            await Expect(manager.GetByTestId("lead-stage")).ToHaveTextAsync("MQL");
+            // Routed: to a rep, or to the team's queue when every rep is at capacity (the demo's reps are busy).
+            await Expect(manager.GetByTestId("lead-assignment").First).ToBeVisibleAsync();
+            await Expect(manager.GetByTestId("lead-timeline")).ToContainTextAsync("Demo request");
+            await Expect(manager.GetByTestId("activity-source").First).ToContainTextAsync("Web form «Demander une démo»");
         }
         finally
         {

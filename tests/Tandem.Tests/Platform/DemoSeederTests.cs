@@ -9,6 +9,7 @@ using Tandem.Features.Demo;
 using Tandem.Features.Handoff;
 using Tandem.Features.Leads;
 using Tandem.Features.Platform;
+using Tandem.Features.Qualification;
 using Tandem.Features.Revenue;
 using Tandem.Tests.Infrastructure;
 
@@ -134,6 +135,25 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.Equal(6, hooks.Count);
         Assert.Contains(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed, hooks);
         Assert.DoesNotContain(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Pending, hooks);
+        // Every MQL of the demo is routed once the scoring worker has caught up: it has an open assignment (a rep, or a team queue).
+        var unrouted = await app.WithServiceAsync(async sp =>
+        {
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while (true)
+            {
+                var db = sp.GetRequiredService<TandemDb>();
+                var busy = await db.Leads.AnyAsync(l => l.ScoreDirtyAt != null)
+                    || await db.QualificationJobs.AnyAsync(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running);
+                var missing = await db.Leads.AsNoTracking().Where(l => l.Stage == LifecycleStage.Mql
+                        && !db.Assignments.Any(a => a.LeadId == l.Id && Assignment.OpenStates.Contains(a.State)))
+                    .Select(l => new { l.Id, l.OwnerId, Rule = db.StageTransitions.Where(t => t.LeadId == l.Id && t.To == LifecycleStage.Mql).Select(t => t.ByRule).FirstOrDefault() })
+                    .ToListAsync();
+                if ((!busy && missing.Count == 0) || DateTime.UtcNow > until)
+                    return missing.Select(m => $"{m.Id} owner {m.OwnerId} by {m.Rule}").ToList();
+                await Task.Delay(200);
+            }
+        });
+        Assert.True(unrouted.Count == 0, $"{unrouted.Count} MQLs without an open assignment: " + string.Join("; ", unrouted.Take(10)));
 
         // Setup is done and a printed login signs in.
         var admin = summary.Logins.First(l => l.Role == Roles.Admin);

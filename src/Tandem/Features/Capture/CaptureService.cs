@@ -477,7 +477,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             activities.Sort((x, y) => x.OccurredAt.CompareTo(y.OccurredAt));
             var (_, verdict) = Qualification.LeadQualifier.ScoreInto(lead, activities, active, now);
             // Always a new flag value (never ??=): a scoring pass that read the lead before this write must not clear it.
-            if (verdict is not null || t.WasDirty)
+            // An MQL without an owner (the source system gave the stage) is flagged too: the scoring pass routes it like any MQL.
+            if (verdict is not null || t.WasDirty || (lead.Stage == LifecycleStage.Mql && lead.OwnerId is null))
             {
                 Qualification.ScoringFacts.RequestScore(lead, now);
                 _scoreRequested = true;

@@ -312,7 +312,8 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
                 new FormField("phone", "Téléphone", Type: FormFieldType.Phone),
             ],
             "J'accepte de recevoir des informations de Tandem Demo sur ses produits et ses événements. Je peux me désabonner à tout moment.",
-            [DemoDataBuilder.Site], DemoDataBuilder.Site + "/merci", MinFillSeconds: 3, HoneypotField: "website", Active: true), marketer, ct);
+            [DemoDataBuilder.Site], DemoDataBuilder.Site + "/merci", MinFillSeconds: 3, HoneypotField: "website", Active: true,
+            Intent: nameof(FormIntent.ContactSales)), marketer, ct);
         if (formDto is null)
             throw new InvalidOperationException("Demo form rejected: " + string.Join("; ", formErrors!.SelectMany(e => e.Value)));
         var form = await forms.FindByKeyAsync(formDto.Key, ct) ?? throw new InvalidOperationException("The demo form vanished.");

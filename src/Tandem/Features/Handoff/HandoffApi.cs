@@ -45,9 +45,13 @@ public sealed record AssignmentView(Guid Id, Guid LeadId, Guid? RepId, Guid? Tea
         a.BreachAt, a.ReassignAt, a.FirstTouchedAt, a.BreachedAt, a.ClosedAt, JsonSerializer.Deserialize<RoutingDecision>(a.Decision, HandoffJson.Options));
 }
 
-public sealed record TouchRequest(string? Type, string? Outcome, string? Note);
+/// <summary>
+/// A sales touch. <see cref="Outcome"/> is what the rep wrote and is kept as written; <see cref="Connected"/> says the rep reached
+/// the person (it ends the attempts cadence). An outcome of exactly "connected" still counts as a connection for older clients.
+/// </summary>
+public sealed record TouchRequest(string? Type, string? Outcome, string? Note, bool? Connected = null);
 
-public sealed record TouchView(Guid ActivityId, bool FirstTouch, Guid? AssignmentId, DateTimeOffset At);
+public sealed record TouchView(Guid ActivityId, bool FirstTouch, Guid? AssignmentId, DateTimeOffset At, bool Connected = false);
 
 public sealed record ReassignRequest(Guid? RepId, string? Reason);
 

@@ -37,6 +37,8 @@ public sealed record CadenceView(Guid LeadId, LifecycleStage Stage, WorkStatus W
 public static class HandoffCadence
 {
     public const string ConnectedOutcome = "connected";
+    /// <summary>The activity property set on a touch that connected (whatever outcome the rep wrote).</summary>
+    public const string ConnectedProperty = "connected";
     public const string Rule = "handoff:cadence";
 
     private static readonly ActivityType[] AttemptTypes = [ActivityType.Call, ActivityType.EmailSent, ActivityType.Meeting];
@@ -89,11 +91,12 @@ public static class HandoffCadence
     /// After a touch was saved in the caller's transaction: a connection ends the cadence, the K-th attempt without
     /// one recycles the lead. The caller saves and commits.
     /// </summary>
-    public static async Task<CadenceVerdict> AfterTouchAsync(HandoffService handoff, Lead lead, Activity touch, DateTimeOffset now, CancellationToken ct)
+    public static async Task<CadenceVerdict> AfterTouchAsync(HandoffService handoff, Lead lead, Activity touch, bool connectedNow, DateTimeOffset now,
+        CancellationToken ct)
     {
         if (lead.Stage != LifecycleStage.Mql || await OpenAssignmentAsync(handoff.Db, lead.Id, ct) is not { Attempts: { } attempts } a)
             return CadenceVerdict.Continue;
-        if (IsConnection(touch.Outcome))
+        if (connectedNow || IsConnection(touch.Outcome))
         {
             await ConnectAsync(handoff, a, lead, now, ct);
             return CadenceVerdict.Connected;

@@ -504,6 +504,16 @@ public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal s
         await Service(db).AssignAsync(lead, new RouteRequest(transition.At), ct);
     }
 
+    /// <summary>Routes the MQLs that have no assignment since they entered the stage (it was given by a source system or an import).</summary>
+    public async Task OnStillMqlAsync(TandemDb db, IReadOnlyList<Lead> leads, CancellationToken ct)
+    {
+        var ids = leads.Select(l => l.Id).ToList();
+        var assigned = (await db.Assignments.AsNoTracking().Where(a => ids.Contains(a.LeadId)).Select(a => new { a.LeadId, a.AssignedAt }).ToListAsync(ct))
+            .ToLookup(a => a.LeadId, a => a.AssignedAt);
+        foreach (var lead in leads.Where(l => l.Stage == LifecycleStage.Mql && !assigned[l.Id].Any(at => at >= l.StageChangedAt)))
+            await Service(db).AssignAsync(lead, new RouteRequest(lead.StageChangedAt), ct);
+    }
+
     private HandoffService Service(TandemDb db)
     {
         if (_service?.Db != db)

@@ -32,6 +32,9 @@ public static class LeadWork
             errors.Add("outcome", "At most 100 characters.");
         if (body.Note?.Trim().Length > MaxNote)
             errors.Add("note", $"At most {MaxNote} characters.");
+        var connected = body.Connected == true || HandoffCadence.IsConnection(body.Outcome);
+        if (connected && !errors.HasAny("type") && !HandoffService.IsTouch(type))
+            errors.Add("connected", "Only a call, an email or a meeting can connect with the lead; a note cannot.");
         if (errors.Any)
             return new(Errors: errors.ToDictionary());
         var db = handoff.Db;
@@ -47,7 +50,7 @@ public static class LeadWork
             Source = "sales",
             ActorUserId = actor.Id,
             Outcome = string.IsNullOrWhiteSpace(body.Outcome) ? null : body.Outcome.Trim(),
-            Properties = string.IsNullOrWhiteSpace(body.Note) ? null : JsonSerializer.Serialize(new Dictionary<string, string> { ["note"] = body.Note.Trim() }),
+            Properties = TouchProperties(body.Note, connected),
             CreatedAt = now,
         };
         db.Activities.Add(activity);
@@ -61,12 +64,23 @@ public static class LeadWork
         // Always written with the activity: a lead merged away meanwhile fails this update instead of keeping an orphan activity (decision 009).
         lead.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
-        var cadence = HandoffService.IsTouch(type) ? await HandoffCadence.AfterTouchAsync(handoff, lead, activity, now, ct) : CadenceVerdict.Continue;
+        var cadence = HandoffService.IsTouch(type) ? await HandoffCadence.AfterTouchAsync(handoff, lead, activity, connected, now, ct) : CadenceVerdict.Continue;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         if (cadence == CadenceVerdict.RecycleAttempts)
             handoff.Counters.CountRecycled();
-        return new(new TouchView(activity.Id, touched is not null, touched?.Id, now));
+        return new(new TouchView(activity.Id, touched is not null, touched?.Id, now, connected));
+    }
+
+    /// <summary>The touch's note and whether it connected, stored with the activity (the outcome column keeps the rep's words).</summary>
+    private static string? TouchProperties(string? note, bool connected)
+    {
+        var properties = new Dictionary<string, object>();
+        if (!string.IsNullOrWhiteSpace(note))
+            properties["note"] = note.Trim();
+        if (connected)
+            properties[HandoffCadence.ConnectedProperty] = true;
+        return properties.Count == 0 ? null : JsonSerializer.Serialize(properties);
     }
 
     public static async Task<WorkOutcome<RejectView>> RejectAsync(HandoffService handoff, Guid id, RejectRequest body, Actor actor, DateTimeOffset now, CancellationToken ct)
@@ -75,7 +89,7 @@ public static class LeadWork
         var text = body.Text?.Trim();
         if (body.Reason is not { } reason || !Enum.IsDefined(reason))
         {
-            errors.Add("reason", "One of: " + string.Join(", ", Enum.GetNames<RejectReason>()) + ".");
+            errors.Add("reason", "Choose why the lead is rejected: one of " + string.Join(", ", Enum.GetNames<RejectReason>()) + ".");
             reason = RejectReason.Other;
         }
         else if (reason == RejectReason.Other && string.IsNullOrEmpty(text))

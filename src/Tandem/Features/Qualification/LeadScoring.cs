@@ -23,6 +23,13 @@ public interface IMqlListener
     Task PrepareAsync(TandemDb db, CancellationToken ct) => Task.CompletedTask;
 
     Task OnMqlAsync(TandemDb db, Lead lead, StageTransition transition, CancellationToken ct);
+
+    /// <summary>
+    /// Called with the leads of a scoring pass that were already MQL before it. A lead can enter MQL without the MQL rule (a source
+    /// system or an import that gives the stage, data from before routing existed): the listener catches up on the ones it has not
+    /// handled since they entered the stage, so every MQL is handled the same way whatever brought it there.
+    /// </summary>
+    Task OnStillMqlAsync(TandemDb db, IReadOnlyList<Lead> leads, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>Plain facts for the pure scorer, read from the database.</summary>
@@ -196,6 +203,7 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
         if (leads.Count == 0)
             return 0;
         var now = clock.GetUtcNow();
+        var alreadyMql = leads.Where(l => l.Stage == LifecycleStage.Mql).ToList();
         if (scoring is null)
         {
             // No active definition yet: nothing to score against; clear the queue so it does not grow forever.
@@ -208,6 +216,9 @@ public sealed class LeadQualifier(TandemDb db, ActiveDefinition active, TimeProv
             foreach (var lead in leads)
                 await ApplyAsync(lead, activities.GetValueOrDefault(lead.Id) ?? [], scoring, now, byUserId: null, ct);
         }
+        if (alreadyMql.Count > 0)
+            foreach (var listener in listeners)
+                await listener.OnStillMqlAsync(db, alreadyMql, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return leads.Count;

@@ -50,8 +50,12 @@ public static class LeadStages
         _ => null,
     };
 
+    /// <summary>
+    /// Moves the lead as a person asked. A move into MQL tells the <paramref name="listeners"/> in the same transaction, exactly as
+    /// the MQL rule does: a lead moved to MQL by hand is routed like any other.
+    /// </summary>
     public static async Task<StageOutcome> MoveAsync(TandemDb db, Guid leadId, StageAction action, LifecycleStage? to, string? reason,
-        Actor actor, DateTimeOffset now, CancellationToken ct)
+        Actor actor, IEnumerable<IMqlListener> listeners, DateTimeOffset now, CancellationToken ct)
     {
         var errors = new FieldErrors();
         reason = reason?.Trim();
@@ -59,6 +63,12 @@ public static class LeadStages
             errors.Add("reason", "A reason is required.");
         else if (reason.Length > MaxReason)
             errors.Add("reason", $"At most {MaxReason} characters.");
+        // Routing locks its configuration before any lead row (the order every routing transaction keeps).
+        var toMql = action == StageAction.Advance && to == LifecycleStage.Mql && !errors.Any;
+        await using var tx = toMql ? await db.Database.BeginTransactionAsync(ct) : null;
+        if (toMql)
+            foreach (var listener in listeners)
+                await listener.PrepareAsync(db, ct);
         var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == leadId, ct);
         if (lead is null)
             return new StageOutcome(true, null, null);
@@ -73,15 +83,24 @@ public static class LeadStages
             StageAction.Disqualify => LifecycleStage.Disqualified,
             _ => LifecycleStage.Lead,
         };
-        Record(db, lead, target, actor, $"manual:{action.ToString().ToLowerInvariant()}", reason, now);
+        var transition = Record(db, lead, target, actor, $"manual:{action.ToString().ToLowerInvariant()}", reason, now);
         if (action == StageAction.Reopen)
             ScoringFacts.RequestScore(lead, now); // the MQL rule may hold again at once
         if (target != LifecycleStage.Mql)
+        {
             lead.WorkStatus = target is LifecycleStage.Recycled or LifecycleStage.Disqualified && lead.WorkStatus is not WorkStatus.None
                 ? WorkStatus.Rejected : lead.WorkStatus;
+        }
         else
+        {
             lead.WorkStatus = WorkStatus.New;
-        return await SaveAsync(db, lead, ct);
+            foreach (var listener in listeners)
+                await listener.OnMqlAsync(db, lead, transition, ct);
+        }
+        var outcome = await SaveAsync(db, lead, ct);
+        if (tx is not null && outcome.Stage is not null)
+            await tx.CommitAsync(ct);
+        return outcome;
     }
 
     /// <summary>Accept an MQL as SQL: the BANT facts the active definition requires must be confirmed, each with a note.</summary>

@@ -3,9 +3,13 @@ using System.Text.RegularExpressions;
 
 namespace Tandem.Features.Capture.Forms;
 
-/// <summary>What a form definition looks like when created or updated through the API or the settings page.</summary>
+/// <summary>
+/// What a form definition looks like when created or updated through the API or the settings page. <see cref="Intent"/> is a
+/// <see cref="FormIntent"/> name (case-insensitive; null keeps <see cref="FormIntent.Other"/> on create and the current intent
+/// on update); it is text so a wrong value gets a field error rather than an unreadable body error.
+/// </summary>
 public sealed record FormDefinition(string? Name, Guid? CampaignId, IReadOnlyList<FormField>? Fields, string? ConsentText,
-    IReadOnlyList<string>? AllowedOrigins, string? RedirectUrl, int? MinFillSeconds, string? HoneypotField, bool? Active);
+    IReadOnlyList<string>? AllowedOrigins, string? RedirectUrl, int? MinFillSeconds, string? HoneypotField, bool? Active, string? Intent = null);
 
 public enum FillTimeVerdict
 {
@@ -82,8 +86,15 @@ public static partial class FormRules
         return ms < minSeconds * 1000L ? FillTimeVerdict.TooFast : FillTimeVerdict.Ok;
     }
 
+    /// <summary>"contactSales", "ContactSales" → <see cref="FormIntent.ContactSales"/>; null for anything else (numbers too).</summary>
+    public static FormIntent? ParseIntent(string? value) =>
+        value?.Trim() is { Length: > 0 } text && !char.IsAsciiDigit(text[0]) && text[0] != '-' && Enum.TryParse<FormIntent>(text, ignoreCase: true, out var intent)
+            && Enum.IsDefined(intent) ? intent : null;
+
     public static void Validate(FormDefinition d, IReadOnlySet<string> customKeys, FieldErrors errors)
     {
+        if (d.Intent is not null && ParseIntent(d.Intent) is null)
+            errors.Add("intent", $"'{d.Intent}' is not a form intent. Choose one of: {string.Join(", ", Enum.GetNames<FormIntent>())}.");
         if (string.IsNullOrWhiteSpace(d.Name))
             errors.Add("name", "A name is required.");
         else if (d.Name.Length > 200)
@@ -147,6 +158,8 @@ public static partial class FormRules
         form.MinFillSeconds = d.MinFillSeconds ?? 3;
         form.HoneypotField = string.IsNullOrWhiteSpace(d.HoneypotField) ? "website" : d.HoneypotField;
         form.Active = d.Active ?? true;
+        if (ParseIntent(d.Intent) is { } intent)
+            form.Intent = intent;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Tandem.Features.Campaigns;
 using Tandem.Features.Capture.Webhooks;
+using Tandem.Features.Leads;
 
 namespace Tandem.Features.Capture.Forms;
 
@@ -12,6 +13,33 @@ public enum FormFieldType
     Number,
     TextArea,
     Checkbox,
+}
+
+/// <summary>
+/// What a visitor means by sending the form. It sets the activity type the qualification rules see: a demo request can make an
+/// MQL on its own, a newsletter sign-up cannot.
+/// </summary>
+public enum FormIntent
+{
+    /// <summary>Contact sales or request a demo: recorded as a <see cref="ActivityType.DemoRequest"/>.</summary>
+    ContactSales,
+    ContentDownload,
+    WebinarRegistration,
+    Newsletter,
+    /// <summary>Anything else: a plain <see cref="ActivityType.FormSubmission"/> (the behaviour of forms made before intents).</summary>
+    Other,
+}
+
+public static class FormIntents
+{
+    /// <summary>The activity a submission of a form with this intent records.</summary>
+    public static ActivityType ActivityOf(FormIntent intent) => intent switch
+    {
+        FormIntent.ContactSales => ActivityType.DemoRequest,
+        FormIntent.ContentDownload => ActivityType.ContentDownload,
+        FormIntent.WebinarRegistration => ActivityType.Webinar,
+        _ => ActivityType.FormSubmission,
+    };
 }
 
 /// <summary>One input of a form: <see cref="Name"/> is a lead field (<c>email</c>, <c>firstName</c>…) or a custom field key.</summary>
@@ -31,6 +59,8 @@ public sealed class LeadForm
     /// <summary>Exact origins (<c>https://www.acme.example</c>) allowed to post; empty allows any origin.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
     public string? RedirectUrl { get; set; }
+    /// <summary>Sets the activity type a submission records (see <see cref="FormIntents.ActivityOf"/>).</summary>
+    public FormIntent Intent { get; set; } = FormIntent.Other;
     public int MinFillSeconds { get; set; } = 3;
     public string HoneypotField { get; set; } = "website";
     public bool Active { get; set; } = true;
@@ -51,6 +81,7 @@ public static class FormModel
             e.Property(f => f.ConsentText).HasMaxLength(2000);
             e.Property(f => f.RedirectUrl).HasMaxLength(2048);
             e.Property(f => f.HoneypotField).HasMaxLength(50);
+            e.Property(f => f.Intent).HasConversion<string>().HasMaxLength(32);
             e.Property(f => f.CreatedBy).HasMaxLength(256);
             e.Property(f => f.UpdatedBy).HasMaxLength(256);
             e.Property(f => f.Fields).HasConversion(JsonConversion.Converter<List<FormField>>(), JsonConversion.Comparer<List<FormField>>()).HasMaxLength(16000);

@@ -226,7 +226,8 @@ public sealed class NotificationAdmin(TandemDb db, Notifier notifier, Notificati
         var mine = db.Set<Notification>().AsNoTracking()
             .Where(n => n.RecipientUserId == userId && n.Channel == NotificationChannel.InApp && n.Status != NotificationStatus.Skipped);
         var unread = await mine.CountAsync(n => n.ReadAt == null, ct);
-        var items = await mine.OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id).Take(Math.Clamp(take, 1, 100))
+        // Unread first (newest first within each), so what still needs attention is never pushed out by read messages.
+        var items = await mine.OrderBy(n => n.ReadAt == null ? 0 : 1).ThenByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id).Take(Math.Clamp(take, 1, 100))
             .Select(n => new InAppMessage(n.Id, n.Kind, n.Subject, n.Body, n.Link, n.Urgent, n.CreatedAt, n.ReadAt))
             .ToListAsync(ct);
         return new MyNotifications(unread, items);
