@@ -20,7 +20,7 @@ using Tandem.Tests.Platform;
 namespace Tandem.Tests.Capture;
 
 /// <summary>
-/// Text that never causes a 500 (decision 010e): a NUL character (which PostgreSQL refuses), an escaped lone surrogate, invalid
+/// Text that never causes a 500 (decision 016): a NUL character (which PostgreSQL refuses), an escaped lone surrogate, invalid
 /// UTF-8, an unknown charset, a body that is not what its Content-Type says. Public channels clean the text and keep the lead;
 /// the authenticated JSON API rejects it with a field error; a batch answers per item; a database outage is a 503.
 /// </summary>
@@ -159,7 +159,7 @@ public abstract class HostileTextTests(DatabaseProvider provider)
         binary.Add(small, "file", "leads.csv");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await admin.PostAsync("/api/v1/imports", binary, Ct)).StatusCode);
 
-        // A NUL in the sampled start makes the file "not text" (415, decision 010e); past the sample, the rows are cleaned.
+        // A NUL in the sampled start makes the file "not text" (415, decision 016); past the sample, the rows are cleaned.
         var head = new StringBuilder("email,firstName,company\n");
         for (var i = 0; head.Length < CsvSniffer.SampleBytes + 1000; i++)
             head.Append(CultureInfo.InvariantCulture, $"row{i}@acme.example,Row,Acme\n");

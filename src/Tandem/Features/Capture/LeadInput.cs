@@ -144,7 +144,7 @@ public static class LeadInputParser
 
     /// <summary>
     /// A JSON string of the authenticated API: text with a NUL or an unpaired surrogate is a field error (the caller is a program
-    /// that can fix its data), never cleaned silently (decision 010e).
+    /// that can fix its data), never cleaned silently (decision 016).
     /// </summary>
     internal static string? ApiString(JsonElement value, FieldErrors errors, string path)
     {
@@ -154,7 +154,7 @@ public static class LeadInputParser
 
     /// <summary>
     /// Builds an input from string fields (form posts, mapped webhook payloads, CSV rows). Unknown names go to <see cref="LeadInput.Extra"/>.
-    /// These are public channels: a NUL or an unpaired surrogate is cleaned away and the lead kept (decision 010e).
+    /// These are public channels: a NUL or an unpaired surrogate is cleaned away and the lead kept (decision 016).
     /// </summary>
     public static LeadInput FromFields(IEnumerable<KeyValuePair<string, string?>> fields, FieldErrors errors, IReadOnlySet<string>? customKeys = null)
     {

@@ -226,7 +226,7 @@ public static class MergeLeads
         var survivorOpen = await db.Assignments.AnyAsync(a => a.LeadId == survivorId && Handoff.Assignment.OpenStates.Contains(a.State), ct);
         var mergedOpen = await db.Assignments.Where(a => a.LeadId == mergedId && Handoff.Assignment.OpenStates.Contains(a.State))
             .Select(a => a.Id).ToListAsync(ct);
-        // Every table that refers to a lead, from the EF model: a table added later moves too (decision 010c).
+        // Every table that refers to a lead, from the EF model: a table added later moves too (decision 015).
         var moved = await LeadReferences.RepointAsync(db, mergedId, survivorId, ct);
         var closed = 0;
         if (survivorOpen && mergedOpen.Count > 0)

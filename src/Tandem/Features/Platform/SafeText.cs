@@ -6,7 +6,7 @@ namespace Tandem.Features.Platform;
 /// <summary>
 /// Text a database can store. PostgreSQL refuses a NUL character in text, and a lone UTF-16 surrogate cannot be encoded to
 /// UTF-8 at all (System.Text.Json refuses to read one, Npgsql to write one). Public channels (forms, webhooks, CSV import)
-/// clean such text and keep the lead; the authenticated JSON API rejects it with a field error (decision 010e).
+/// clean such text and keep the lead; the authenticated JSON API rejects it with a field error (decision 016).
 /// </summary>
 public static partial class SafeText
 {

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Tandem.Features.Capture;
 using Microsoft.AspNetCore.Mvc;
+using Tandem.Features.Capture;
 
 namespace Tandem.Features.Platform;
 

@@ -57,7 +57,7 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
             SourceId = source.Id,
             ReceivedAt = clock.GetUtcNow(),
             ContentType = mediaType,
-            // Kept as received, except what the database cannot store (a NUL, an unpaired surrogate): decision 010e.
+            // Kept as received, except what the database cannot store (a NUL, an unpaired surrogate): decision 016.
             RawBody = Platform.SafeText.Clean(body),
             Headers = headers.Count == 0 ? null : JsonSerializer.Serialize(headers),
             Error = Platform.SafeText.Clean(Truncate(error!, 4000)),
