@@ -135,17 +135,19 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.Equal(6, hooks.Count);
         Assert.Contains(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed, hooks);
         Assert.DoesNotContain(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Pending, hooks);
-        // Every MQL of the demo is routed once the scoring worker has caught up: it has an open assignment (a rep, or a team queue).
+        // Every MQL of the demo is routed once the scoring worker has caught up: it has an open assignment (a rep, or a team queue),
+        // except those a paused campaign holds until marketing resumes it (decision 011).
         var unrouted = await app.WithServiceAsync(async sp =>
         {
-            var until = DateTime.UtcNow.AddSeconds(60);
+            var until = DateTime.UtcNow.AddSeconds(120);
             while (true)
             {
                 var db = sp.GetRequiredService<TandemDb>();
                 var busy = await db.Leads.AnyAsync(l => l.ScoreDirtyAt != null)
                     || await db.QualificationJobs.AnyAsync(j => j.Status == JobStatus.Queued || j.Status == JobStatus.Running);
                 var missing = await db.Leads.AsNoTracking().Where(l => l.Stage == LifecycleStage.Mql
-                        && !db.Assignments.Any(a => a.LeadId == l.Id && Assignment.OpenStates.Contains(a.State)))
+                        && !db.Assignments.Any(a => a.LeadId == l.Id && Assignment.OpenStates.Contains(a.State))
+                        && !db.Campaigns.Any(c => c.Id == l.FirstCampaignId && c.Status == Tandem.Features.Campaigns.CampaignStatus.Paused))
                     .Select(l => new { l.Id, l.OwnerId, Rule = db.StageTransitions.Where(t => t.LeadId == l.Id && t.To == LifecycleStage.Mql).Select(t => t.ByRule).FirstOrDefault() })
                     .ToListAsync();
                 if ((!busy && missing.Count == 0) || DateTime.UtcNow > until)

@@ -190,7 +190,8 @@ public static class CampaignsApi
         return true;
     }
 
-    private static AuditEntry Audit(Actor actor, DateTimeOffset now, string action, Guid campaignId, string details) => new()
+    /// <summary>An audit entry about a campaign (the campaign pages and the feedback loop write them alike).</summary>
+    internal static AuditEntry Audit(Actor actor, DateTimeOffset now, string action, Guid campaignId, string details) => new()
     {
         At = now,
         ActorId = actor.Id,

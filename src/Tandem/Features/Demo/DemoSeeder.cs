@@ -79,6 +79,11 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
         var now = clock.GetUtcNow().ToUniversalTime();
         output.WriteLine("Seeding demo data… creating the demo users");
 
+        // The demo webhook secret is protected inside the seeding transaction; on a fresh database the key ring would then be
+        // written on another connection while this one holds SQLite's write lock (a 30 s wait, then "database is locked").
+        // Protecting once first writes the key ring before the transaction starts.
+        Microsoft.AspNetCore.DataProtection.DataProtectionCommonExtensions.Protect(
+            protection.CreateProtector(Features.Platform.OutboundWebhooks.WebhookDispatcher.SecretPurpose), "key ring");
         var autoDetect = db.ChangeTracker.AutoDetectChangesEnabled;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         try

@@ -102,12 +102,7 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
     /// <summary>Re-runs the guard for a campaign and applies its decision (status, audit, notifications). Does not save.</summary>
     public async Task<GuardAction> EvaluateAsync(TandemDb db, Campaign campaign, bool newDisposition, CancellationToken ct)
     {
-        var state = await db.Set<CampaignGuardState>().FirstOrDefaultAsync(g => g.CampaignId == campaign.Id, ct);
-        if (state is null)
-        {
-            state = new CampaignGuardState { CampaignId = campaign.Id };
-            db.Add(state);
-        }
+        var state = await StateAsync(db, campaign.Id, ct);
         var rule = state.Rule is { } json ? JsonSerializer.Deserialize<GuardRule>(json, Json) ?? DefaultRule : DefaultRule;
         var figures = await ComputeAsync(db, campaign.Id, rule, state.CountFrom, ct);
         if (newDisposition && campaign.Status == CampaignStatus.Flagged)
@@ -169,12 +164,7 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
         if (errors.Any)
             return errors.ToDictionary();
         var now = clock.GetUtcNow();
-        var state = await db.Set<CampaignGuardState>().FirstOrDefaultAsync(g => g.CampaignId == campaignId, ct);
-        if (state is null)
-        {
-            state = new CampaignGuardState { CampaignId = campaignId };
-            db.Add(state);
-        }
+        var state = await StateAsync(db, campaignId, ct);
         var was = campaign.Status;
         campaign.Status = CampaignStatus.Active;
         state.FlaggedAt = null;
@@ -194,12 +184,7 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
             return null;
         if (rule is not null && rule.Validate() is { Any: true } errors)
             return errors.ToDictionary();
-        var state = await db.Set<CampaignGuardState>().FirstOrDefaultAsync(g => g.CampaignId == campaignId, ct);
-        if (state is null)
-        {
-            state = new CampaignGuardState { CampaignId = campaignId };
-            db.Add(state);
-        }
+        var state = await StateAsync(db, campaignId, ct);
         state.Rule = rule is null ? null : JsonSerializer.Serialize(rule, Json);
         Audit(db, actor, clock.GetUtcNow(), "campaign.guard-rule", campaignId, state.Rule ?? "default rule");
         return [];
@@ -216,16 +201,20 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
             at = now,
         }, ct);
 
-    private static void Audit(TandemDb db, Actor actor, DateTimeOffset now, string action, Guid campaignId, string details) => db.AuditEntries.Add(new AuditEntry
+    private static void Audit(TandemDb db, Actor actor, DateTimeOffset now, string action, Guid campaignId, string details) =>
+        db.AuditEntries.Add(CampaignsApi.Audit(actor, now, action, campaignId, details));
+
+    /// <summary>The campaign's guard row, added (not saved) when it has none yet.</summary>
+    private static async Task<CampaignGuardState> StateAsync(TandemDb db, Guid campaignId, CancellationToken ct)
     {
-        At = now,
-        ActorId = actor.Id,
-        Actor = actor.Name,
-        Action = action,
-        EntityType = nameof(Campaign),
-        EntityId = campaignId.ToString(),
-        Details = details.Length > 4000 ? details[..4000] : details,
-    });
+        var state = await db.Set<CampaignGuardState>().FirstOrDefaultAsync(g => g.CampaignId == campaignId, ct);
+        if (state is null)
+        {
+            state = new CampaignGuardState { CampaignId = campaignId };
+            db.Add(state);
+        }
+        return state;
+    }
 
     private async Task NotifyOwnerAsync(TandemDb db, Campaign campaign, string kind, string subject, string body, string link, string key, CancellationToken ct)
     {

@@ -54,9 +54,10 @@ public sealed class LeadAccessService(IDbContextFactory<TandemDb> dbs, Microsoft
         var lead = await db.Leads.AsNoTracking().Where(l => l.Id == leadId).Select(l => new { l.OwnerId }).FirstOrDefaultAsync(ct);
         if (lead is null)
             return null;
-        if (scope.Allows(right, lead.OwnerId, []))
+        // The queue matters only for a lead nobody owns, or one a queue membership could open to this caller.
+        if (lead.OwnerId is not null && scope.Allows(right, lead.OwnerId, []))
             return true;
-        if (scope.QueueTeams.Count == 0)
+        if (lead.OwnerId is not null && scope.QueueTeams.Count == 0)
             return false;
         var queued = await db.Assignments.AsNoTracking()
             .Where(a => a.LeadId == leadId && a.RepId == null && a.TeamId != null && Assignment.OpenStates.Contains(a.State))

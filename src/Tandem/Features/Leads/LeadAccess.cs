@@ -41,7 +41,8 @@ public sealed record LeadAccessScope(
     /// <summary>The facts of one lead the rules look at: its owner and the team whose queue it waits in (if any).</summary>
     public bool Allows(LeadRight right, Guid? ownerId, IReadOnlyCollection<Guid> queuedInTeams)
     {
-        var mine = ownerId is { } o ? Owners.Contains(o) : WorkUnowned;
+        // Nobody's lead is a manager's to work unless it waits in another team's queue (then it is that team's).
+        var mine = ownerId is { } o ? Owners.Contains(o) : WorkUnowned && queuedInTeams.All(QueueTeams.Contains);
         var inMyQueue = queuedInTeams.Any(QueueTeams.Contains);
         return right switch
         {
