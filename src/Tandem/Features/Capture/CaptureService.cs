@@ -466,7 +466,17 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         Dictionary<Guid, List<Qualification.Scoring.ActivityFacts>>? history, DateTimeOffset now, CancellationToken ct)
     {
         if (active is null)
+        {
+            // Nothing to score against yet (or this instance has not seen the activation), but an MQL the source gave without an owner
+            // is still flagged: the scoring pass routes it whether or not a definition is active.
+            foreach (var (lead, _) in touched)
+                if (lead.Stage == LifecycleStage.Mql && lead.OwnerId is null)
+                {
+                    Qualification.ScoringFacts.RequestScore(lead, now);
+                    _scoreRequested = true;
+                }
             return;
+        }
         var existing = touched.Where(t => !t.Value.IsNew).Select(t => t.Key.Id).ToList();
         var stored = history ?? await Qualification.ScoringFacts.ActivitiesAsync(db, existing, Qualification.ScoringFacts.NeedsProperties(active.Definition), ct);
         foreach (var (lead, t) in touched)

@@ -510,7 +510,12 @@ public sealed class HandoffRouter(HandoffConfigCache cache, NotificationSignal s
         var ids = leads.Select(l => l.Id).ToList();
         var assigned = (await db.Assignments.AsNoTracking().Where(a => ids.Contains(a.LeadId)).Select(a => new { a.LeadId, a.AssignedAt }).ToListAsync(ct))
             .ToLookup(a => a.LeadId, a => a.AssignedAt);
-        foreach (var lead in leads.Where(l => l.Stage == LifecycleStage.Mql && !assigned[l.Id].Any(at => at >= l.StageChangedAt)))
+        var campaigns = leads.Select(l => l.FirstCampaignId).OfType<Guid>().Distinct().ToList();
+        var paused = campaigns.Count == 0 ? [] : (await db.Campaigns.AsNoTracking()
+            .Where(c => campaigns.Contains(c.Id) && c.Status == Campaigns.CampaignStatus.Paused).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+        // MQLs of a paused campaign stay held until marketing resumes it (decision 011), as in OnMqlAsync.
+        foreach (var lead in leads.Where(l => l.Stage == LifecycleStage.Mql && !assigned[l.Id].Any(at => at >= l.StageChangedAt)
+                     && !(l.FirstCampaignId is { } c && paused.Contains(c))))
             await Service(db).AssignAsync(lead, new RouteRequest(lead.StageChangedAt), ct);
     }
 
