@@ -31,6 +31,11 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<CampaignSpend> CampaignSpend => Set<CampaignSpend>();
     public DbSet<Persona> Personas => Set<Persona>();
     public DbSet<Deal> Deals => Set<Deal>();
+    public DbSet<DealStageChange> DealStageChanges => Set<DealStageChange>();
+    public DbSet<ExchangeRate> ExchangeRates => Set<ExchangeRate>();
+    public DbSet<RevenueGoal> RevenueGoals => Set<RevenueGoal>();
+    public DbSet<SalesCost> SalesCosts => Set<SalesCost>();
+    public DbSet<RevenueSettings> RevenueSettings => Set<RevenueSettings>();
     public DbSet<CustomFieldDefinition> CustomFieldDefinitions => Set<CustomFieldDefinition>();
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
     public DbSet<Features.Capture.Forms.LeadForm> LeadForms => Set<Features.Capture.Forms.LeadForm>();
@@ -68,6 +73,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         Features.Handoff.HandoffModel.Configure(builder);
         Features.Feedback.FeedbackModel.Configure(builder);
         Features.Platform.OutboundWebhooks.OutboundWebhookModel.Configure(builder);
+        Features.Revenue.RevenueModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {
@@ -229,18 +235,6 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.HasIndex(r => r.Key).IsUnique();
             e.HasIndex(r => r.ExpiresAt);
         });
-
-        builder.Entity<Deal>(e =>
-        {
-            e.Property(d => d.Name).HasMaxLength(200);
-            e.Property(d => d.Currency).HasMaxLength(3).IsFixedLength();
-            e.Property(d => d.LostReason).HasMaxLength(500);
-            e.HasIndex(d => new { d.Status, d.ClosedAt });
-            e.HasIndex(d => d.LeadId);
-            e.HasOne<Lead>().WithMany().HasForeignKey(d => d.LeadId).OnDelete(DeleteBehavior.Cascade);
-            e.HasOne<Account>().WithMany().HasForeignKey(d => d.AccountId).OnDelete(DeleteBehavior.SetNull);
-            e.HasOne<AppUser>().WithMany().HasForeignKey(d => d.OwnerId).OnDelete(DeleteBehavior.SetNull);
-        });
     }
 
     /// <summary>Filter of a partial index: the same SQL on PostgreSQL and SQLite.</summary>
@@ -258,6 +252,36 @@ public sealed class SqliteTandemDb(DbContextOptions<SqliteTandemDb> options) : T
         // SQLite has no decimal type: money is stored as integer cents so it sorts, compares and sums correctly in SQL.
         configurationBuilder.Properties<decimal>().HaveConversion<CentsConverter>();
         configurationBuilder.Properties<decimal?>().HaveConversion<CentsConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        // Rates (exchange rates, conversion rates, margins) need more than cents: a decimal declared with a scale above 2 is stored
+        // as an integer scaled by 10^scale instead.
+        foreach (var property in builder.Model.GetEntityTypes().SelectMany(t => t.GetProperties()))
+        {
+            if (property.ClrType.IsAssignableTo(typeof(decimal?)) && property.GetScale() is > 2 and var scale)
+            {
+                property.SetValueConverter(new ScaledConverter(scale));
+            }
+        }
+    }
+
+    private sealed class ScaledConverter(int scale) : ValueConverter<decimal, long>(
+        v => (long)Math.Round(v * Pow10(scale), MidpointRounding.ToEven),
+        v => v / Pow10(scale))
+    {
+        private static decimal Pow10(int n)
+        {
+            var result = 1m;
+            for (var i = 0; i < n; i++)
+            {
+                result *= 10m;
+            }
+
+            return result;
+        }
     }
 
     private sealed class CentsConverter() : ValueConverter<decimal, long>(

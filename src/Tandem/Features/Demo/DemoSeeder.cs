@@ -1460,7 +1460,11 @@ internal sealed class DemoDataBuilder
             Amount = amount,
             Currency = "EUR",
             Status = DealStatus.Open,
+            Stage = DealStage.Qualification,
             CreatedAt = oppAt,
+            UpdatedAt = oppAt,
+            StageChangedAt = oppAt,
+            Source = "demo",
         };
         _data.Deals.Add(deal);
         var demo = BusinessTime(oppAt.AddDays(2 + 4 * _random.NextDouble()), rep);
@@ -1482,7 +1486,10 @@ internal sealed class DemoDataBuilder
         if (proposal > demo)
             activities.Add(RepActivity(lead, ActivityType.EmailSent, proposal, rep, "Proposal sent"));
         deal.Status = status;
+        deal.Stage = status == DealStatus.Won ? DealStage.Won : DealStage.Lost;
         deal.ClosedAt = closeAt;
+        deal.UpdatedAt = closeAt;
+        deal.StageChangedAt = closeAt;
         if (status == DealStatus.Lost)
         {
             deal.LostReason = lostReason;

@@ -120,6 +120,20 @@ public sealed class Account
     public string? Country { get; set; }
     public Guid? OwnerId { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the account first became a customer (its first won deal); null = never a customer.</summary>
+    public DateTimeOffset? CustomerSince { get; set; }
+    /// <summary>Current contract value and monthly recurring revenue (subscriptions), in <see cref="ContractCurrency"/>.</summary>
+    public decimal? ContractValue { get; set; }
+    public decimal? Mrr { get; set; }
+    public string? ContractCurrency { get; set; }
+    public DateOnly? ContractStartsOn { get; set; }
+    public DateOnly? RenewalOn { get; set; }
+    /// <summary>When the customer was lost, with the reason; null while a customer. A new win after a churn clears it.</summary>
+    public DateTimeOffset? ChurnedAt { get; set; }
+    public string? ChurnReason { get; set; }
+
+    public bool IsCustomer => CustomerSince is not null && ChurnedAt is null;
 }
 
 public enum ActivityType
