@@ -15,6 +15,7 @@ using Tandem.Features.Platform;
 using Tandem.Features.Platform.Notifications;
 using Tandem.Features.Platform.OutboundWebhooks;
 using Tandem.Features.Qualification;
+using Tandem.Features.Revenue;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -106,6 +107,7 @@ api.MapNotificationsApi();
 api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();
+api.MapRevenueReportsApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

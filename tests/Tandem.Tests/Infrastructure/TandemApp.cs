@@ -89,7 +89,9 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         foreach (var (k, v) in _settings)
             builder.UseSetting(k, v);
-        builder.ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        // TANDEM_TEST_LOGS=1 keeps the server's console log (errors behind a 500) when debugging a test.
+        if (Environment.GetEnvironmentVariable("TANDEM_TEST_LOGS") != "1")
+            builder.ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Warning));
         if (TestServices is { } configure)
             builder.ConfigureTestServices(configure);
     }

@@ -125,6 +125,8 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/leads/{id:guid}/ratings", Scopes.Read),
         ("GET", "/api/v1/reports/lead-quality", Scopes.Read),
         ("GET", "/api/v1/reports/lead-quality.csv", Scopes.Read),
+        ("GET", "/api/v1/reports/attribution", Scopes.Read),
+        ("GET", "/api/v1/reports/kpis", Scopes.Read),
         ("GET", "/api/v1/campaigns/{id:guid}/guard", Scopes.Read),
         ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),

@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Localization;
+using Tandem.Data;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Capture;
+using Tandem.Features.Platform;
+
+namespace Tandem.Features.Revenue;
+
+/// <summary>The closed-loop reports over HTTP: attribution and the KPI set (decision 017).</summary>
+public static class RevenueReportsApi
+{
+    public static RouteGroupBuilder MapRevenueReportsApi(this RouteGroupBuilder api)
+    {
+        var reports = api.MapGroup("/reports").RequireAuthorization(Policies.ScopeRead).WithTags("Reports");
+        reports.MapGet("/attribution", AttributionAsync).WithName("GetAttribution")
+            .WithSummary("Credit of a conversion (lead | opportunity | won) over marketing touches by one of nine models, by campaign | channel | source | content, in the reporting currency.");
+        reports.MapGet("/kpis", KpisAsync).WithName("GetKpis")
+            .WithSummary("Every KPI of the glossary for a period (from, to as YYYY-MM-DD, in the workspace time zone), filterable by channel, campaignId, personaId, teamId, ownerId.");
+        return api;
+    }
+
+    private static async Task<Results<Ok<AttributionResult>, ValidationProblem>> AttributionAsync(string? model, string? conversion, string? from, string? to,
+        string? by, TandemDb db, TimeProvider clock, IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var m = ParseModel(model, errors);
+        var kind = ConversionKind.Won;
+        if (!string.IsNullOrWhiteSpace(conversion) && !TryParseName(conversion, out kind))
+            errors.Add("conversion", "One of: lead, opportunity, won.");
+        var group = AttributionBy.Campaign;
+        if (!string.IsNullOrWhiteSpace(by) && !TryParseName(by, out group))
+            errors.Add("by", "One of: campaign, channel, source, content.");
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var period = ReportPeriod.Parse(from, to, ReportPeriod.FindZone(settings.TimeZone), clock.GetUtcNow(), errors);
+        if (errors.Any || period is null)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await AttributionReport.ComputeAsync(db, m, kind, group, period, k => l[k], ct));
+    }
+
+    private static async Task<Results<Ok<KpiSet>, ValidationProblem>> KpisAsync(string? from, string? to, string? channel, string? campaignId, string? personaId,
+        string? teamId, string? ownerId, string? model, TandemDb db, TimeProvider clock, IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var filter = ParseFilter(channel, campaignId, personaId, teamId, ownerId, errors);
+        var m = string.IsNullOrWhiteSpace(model) ? AttributionModel.Linear : ParseModel(model, errors);
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var period = ReportPeriod.Parse(from, to, ReportPeriod.FindZone(settings.TimeZone), clock.GetUtcNow(), errors);
+        if (errors.Any || period is null)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await Kpis.ComputeAsync(db, period, filter, m, k => l[k], ct));
+    }
+
+    public static AttributionModel ParseModel(string? model, FieldErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(model))
+            return AttributionModel.Linear;
+        if (Attribution.ModelNames.TryGetValue(model.Trim(), out var m))
+            return m;
+        errors.Add("model", "One of: " + string.Join(", ", Attribution.ModelNames.Keys) + ".");
+        return AttributionModel.Linear;
+    }
+
+    public static KpiFilter ParseFilter(string? channel, string? campaignId, string? personaId, string? teamId, string? ownerId, FieldErrors errors)
+    {
+        Channel? ch = null;
+        if (!string.IsNullOrWhiteSpace(channel))
+        {
+            if (TryParseName<Channel>(channel, out var c))
+                ch = c;
+            else
+                errors.Add("channel", "One of: " + string.Join(", ", Enum.GetNames<Channel>().Select(n => char.ToLowerInvariant(n[0]) + n[1..])) + ".");
+        }
+        return new KpiFilter(ch, Id(campaignId, "campaignId"), Id(personaId, "personaId"), Id(teamId, "teamId"), Id(ownerId, "ownerId"));
+
+        Guid? Id(string? value, string field)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+                return null;
+            if (Guid.TryParse(value.Trim(), out var id))
+                return id;
+            errors.Add(field, "An id (GUID).");
+            return null;
+        }
+    }
+
+    /// <summary>An enum member by name (case-insensitive); numbers and undefined names are refused.</summary>
+    public static bool TryParseName<T>(string value, out T result) where T : struct, Enum =>
+        Enum.TryParse(value.Trim(), true, out result) && Enum.IsDefined(result) && !value.Trim().Any(char.IsDigit);
+}
