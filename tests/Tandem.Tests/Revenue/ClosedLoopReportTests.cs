@@ -331,6 +331,52 @@ public abstract class ClosedLoopReportTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task TheWeeklyTrendAndTheCampaignResultsAddUpToThePlainFigures()
+    {
+        var (app, admin) = await StartAsync(provider);
+        await using var _ = app;
+        var raw = await SeedAsync(app);
+        var fx = new PlainConverter(raw.Rates);
+        var period = new ReportPeriod(From, To, Paris);
+        var (trend, results) = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            return (await RevenueDashboard.TrendAsync(db, period, new KpiFilter(), Ct),
+                await RevenueDashboard.CampaignResultsAsync(db, period, AttributionModel.Linear, null, Ct));
+        });
+        var e = PlainKpis(raw, fx, null);
+        Assert.Equal(e.NewLeads, trend.Sum(w => w.Leads));
+        Assert.Equal(e.Mqls, trend.Sum(w => w.Mqls));
+        Assert.Equal(e.Sqls, trend.Sum(w => w.Sqls));
+        Assert.Equal(e.WonRevenue, trend.Sum(w => w.WonRevenue));
+        Assert.All(trend, w => Assert.Equal(DayOfWeek.Monday, w.WeekOf.DayOfWeek));
+        foreach (var w in trend)
+        {
+            var weekStart = StartOfDay(w.WeekOf) < Start ? Start : StartOfDay(w.WeekOf);
+            var weekEnd = StartOfDay(w.WeekOf.AddDays(7)) > End ? End : StartOfDay(w.WeekOf.AddDays(7));
+            Assert.Equal(raw.Leads.Count(l => l.CreatedAt >= weekStart && l.CreatedAt < weekEnd), w.Leads);
+        }
+
+        var (_, byCampaign) = PlainAttribution(raw, fx, "linear", "won", "campaign");
+        foreach (var c in raw.Campaigns)
+        {
+            var r = results.Single(x => x.CampaignId == c.Id);
+            var e2 = PlainKpis(raw, fx, c.Id);
+            Assert.Equal(e2.NewLeads, r.Leads);
+            Assert.Equal(e2.Mqls, r.Mqls);
+            Assert.Equal(e2.Sqls, r.Sqls);
+            Assert.Equal(e2.Opportunities, r.Opportunities);
+            Assert.Equal(e2.Won, r.WonDeals);
+            Assert.Equal(e2.Spend, r.Spend);
+            var credited = byCampaign.TryGetValue(c.Id.ToString(), out var x) ? x : default;
+            Assert.True(Math.Abs(credited.Credit - r.WonRevenue) <= 0.01m * Math.Max(1, credited.Count), $"{c.Name}: {credited.Credit} vs {r.WonRevenue}");
+            Assert.Equal(r.Spend == 0 ? (decimal?)null : Math.Round((r.WonRevenue - r.Spend) / r.Spend, 4, MidpointRounding.AwayFromZero), r.Roi);
+            Assert.Equal(R4(e2.Accepted, e2.Dispositioned), r.AcceptanceRate);
+            Assert.Equal(e2.LeadQuality is { } q ? Math.Round(q, 2) : null, r.MeanLeadRating);
+        }
+    }
+
+    [Fact]
     public async Task BadQueriesGetFieldErrorsAndAnEmptyPeriodGivesZeros()
     {
         var (app, admin) = await StartAsync(provider);

@@ -1,0 +1,150 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Tandem.Data;
+using Tandem.Features.Campaigns;
+using Tandem.Features.Feedback;
+using Tandem.Features.Leads;
+
+namespace Tandem.Features.Revenue;
+
+/// <summary>One ISO week (Monday, workspace time zone) of the trend: new leads, first MQL and SQL entries, revenue won.</summary>
+public sealed record TrendWeek(DateOnly WeekOf, int Leads, int Mqls, int Sqls, decimal WonRevenue);
+
+/// <summary>
+/// A campaign's results in a period: its sourced leads (first-touch campaign) and what became of them, the revenue won in the period
+/// credited to it by the model, its spend, costs and ROI.
+/// </summary>
+public sealed record CampaignResult(Guid CampaignId, string Name, Channel Channel, CampaignStatus Status, int Leads, int Mqls, int Sqls, int Opportunities,
+    int WonDeals, decimal WonRevenue, decimal Spend, decimal? CostPerLead, decimal? CostPerMql, decimal? Cac, decimal? Roi, decimal? AcceptanceRate,
+    decimal? MeanLeadRating);
+
+/// <summary>The figures of the dashboard and the campaign pages beyond the KPI set (decision 017).</summary>
+public static class RevenueDashboard
+{
+    public static DateOnly WeekOf(DateOnly day) => day.AddDays(-(((int)day.DayOfWeek + 6) % 7));
+
+    public static async Task<IReadOnlyList<TrendWeek>> TrendAsync(TandemDb db, ReportPeriod period, KpiFilter filter, CancellationToken ct)
+    {
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var converter = await CurrencyConverter.LoadAsync(db, settings.ReportingCurrency, ct);
+        var (start, end) = (period.Start, period.End);
+        var leads = await Kpis.FilterLeadsAsync(db, filter, ct);
+        var transitions = db.StageTransitions.AsNoTracking();
+        var created = await leads.Where(l => l.CreatedAt >= start && l.CreatedAt < end).Select(l => l.CreatedAt).ToListAsync(ct);
+        var mqls = await Kpis.FirstEntries(transitions, leads, LifecycleStage.Mql, start, end).Select(e => e.At).ToListAsync(ct);
+        var sqls = await Kpis.FirstEntries(transitions, leads, LifecycleStage.Sql, start, end).Select(e => e.At).ToListAsync(ct);
+        var won = await (from d in db.Deals.AsNoTracking()
+                         join l in leads on d.LeadId equals l.Id
+                         where d.Status == DealStatus.Won && d.ClosedAt >= start && d.ClosedAt < end
+                         select new { d.ClosedAt, d.Amount, d.Currency }).ToListAsync(ct);
+
+        var weeks = new SortedDictionary<DateOnly, (int Leads, int Mqls, int Sqls, MoneySum Won)>();
+        for (var w = WeekOf(period.From); w <= period.To; w = w.AddDays(7))
+            weeks[w] = (0, 0, 0, new MoneySum(converter));
+        foreach (var at in created)
+            Bump(at, (x, _) => x with { Leads = x.Leads + 1 });
+        foreach (var at in mqls)
+            Bump(at, (x, _) => x with { Mqls = x.Mqls + 1 });
+        foreach (var at in sqls)
+            Bump(at, (x, _) => x with { Sqls = x.Sqls + 1 });
+        foreach (var d in won)
+        {
+            Bump(d.ClosedAt!.Value, (x, day) =>
+            {
+                x.Won.Add(d.Amount, d.Currency, day);
+                return x;
+            });
+        }
+        return [.. weeks.Select(w => new TrendWeek(w.Key, w.Value.Leads, w.Value.Mqls, w.Value.Sqls, w.Value.Won.Total))];
+
+        void Bump(DateTimeOffset at, Func<(int Leads, int Mqls, int Sqls, MoneySum Won), DateOnly, (int, int, int, MoneySum)> change)
+        {
+            var day = period.LocalDate(at);
+            var week = WeekOf(day);
+            if (weeks.TryGetValue(week, out var value))
+                weeks[week] = change(value, day);
+        }
+    }
+
+    public static async Task<IReadOnlyList<CampaignResult>> CampaignResultsAsync(TandemDb db, ReportPeriod period, AttributionModel model,
+        IReadOnlyCollection<Guid>? only, CancellationToken ct)
+    {
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var converter = await CurrencyConverter.LoadAsync(db, settings.ReportingCurrency, ct);
+        var (start, end) = (period.Start, period.End);
+        var campaigns = db.Campaigns.AsNoTracking();
+        if (only is { Count: > 0 })
+            campaigns = campaigns.Where(c => only.Contains(c.Id));
+        var list = await campaigns.Select(c => new { c.Id, c.Name, c.Channel, c.Status, c.Currency }).ToListAsync(ct);
+        var ids = list.Select(c => c.Id).ToList();
+
+        var sourced = db.Leads.AsNoTracking().Where(l => l.FirstCampaignId != null && ids.Contains(l.FirstCampaignId.Value));
+        var transitions = db.StageTransitions.AsNoTracking();
+        var leads = await sourced.Where(l => l.CreatedAt >= start && l.CreatedAt < end).GroupBy(l => l.FirstCampaignId)
+            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, x => x.Count, ct);
+        var mqls = await CountByCampaign(LifecycleStage.Mql);
+        var sqls = await CountByCampaign(LifecycleStage.Sql);
+        var opportunities = await (from d in db.Deals.AsNoTracking()
+                                   join l in sourced on d.LeadId equals l.Id
+                                   where d.CreatedAt >= start && d.CreatedAt < end
+                                   group d by l.FirstCampaignId into g
+                                   select new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, x => x.Count, ct);
+        var wonDeals = await (from d in db.Deals.AsNoTracking()
+                              join l in sourced on d.LeadId equals l.Id
+                              where d.Status == DealStatus.Won && d.ClosedAt >= start && d.ClosedAt < end
+                              group d by l.FirstCampaignId into g
+                              select new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, x => x.Count, ct);
+        var verdicts = await (from t in transitions
+                              join l in sourced on t.LeadId equals l.Id
+                              where t.At >= start && t.At < end && (t.ByRule == DispositionRules.Accept || t.ByRule!.StartsWith(DispositionRules.RejectPrefix))
+                              group t by new { t.LeadId, l.FirstCampaignId } into g
+                              select new { g.Key.FirstCampaignId, Accepted = g.Max(t => t.ByRule == DispositionRules.Accept ? 1 : 0) }).ToListAsync(ct);
+        var ratings = await (from r in db.Set<LeadRating>().AsNoTracking()
+                             join l in sourced on r.LeadId equals l.Id
+                             where r.CreatedAt >= start && r.CreatedAt < end
+                             group r by l.FirstCampaignId into g
+                             select new { g.Key, Sum = g.Sum(r => r.LeadQuality), Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, ct);
+        var spendRows = await db.CampaignSpend.AsNoTracking().Where(s => ids.Contains(s.CampaignId) && s.On >= period.From && s.On <= period.To)
+            .Select(s => new { s.CampaignId, s.Amount, s.On }).ToListAsync(ct);
+
+        var (conversions, touches, _) = await AttributionReport.LoadAsync(db, ConversionKind.Won, period, converter, ct);
+        var credited = AttributionReport.Credit(model, ConversionKind.Won, AttributionBy.Campaign, conversions, touches);
+
+        var results = new List<CampaignResult>();
+        foreach (var c in list)
+        {
+            var spend = new MoneySum(converter);
+            foreach (var s in spendRows.Where(s => s.CampaignId == c.Id))
+                spend.Add(s.Amount, c.Currency, s.On);
+            var n = leads.GetValueOrDefault(c.Id);
+            var m = mqls.GetValueOrDefault(c.Id);
+            var w = wonDeals.GetValueOrDefault(c.Id);
+            var revenue = credited.TryGetValue(c.Id.ToString(), out var credit) ? credit.Credit : 0m;
+            var v = verdicts.Where(x => x.FirstCampaignId == c.Id).ToList();
+            var r = ratings.GetValueOrDefault(c.Id);
+            results.Add(new CampaignResult(c.Id, c.Name, c.Channel, c.Status, n, m, sqls.GetValueOrDefault(c.Id), opportunities.GetValueOrDefault(c.Id), w,
+                revenue, spend.Total,
+                n == 0 ? null : Money(spend.Total / n), m == 0 ? null : Money(spend.Total / m), w == 0 ? null : Money(spend.Total / w),
+                spend.Total == 0 ? null : Math.Round((revenue - spend.Total) / spend.Total, Kpis.RateDecimals, MidpointRounding.AwayFromZero),
+                Kpis.Ratio(v.Sum(x => x.Accepted), v.Count),
+                r is null || r.Count == 0 ? null : Math.Round((decimal)r.Sum / r.Count, 2, MidpointRounding.AwayFromZero)));
+        }
+        return results;
+
+        async Task<Dictionary<Guid, int>> CountByCampaign(LifecycleStage stage) =>
+            await (from e in Kpis.FirstEntries(transitions, sourced, stage, start, end)
+                   join l in sourced on e.LeadId equals l.Id
+                   group e by l.FirstCampaignId into g
+                   select new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, x => x.Count, ct);
+    }
+
+    private static decimal Money(decimal value) => Math.Round(value, 2, MidpointRounding.AwayFromZero);
+
+    /// <summary>An amount in the reporting currency for display, in the reader's culture.</summary>
+    public static string Format(decimal amount, string currency, CultureInfo culture)
+    {
+        var nf = (NumberFormatInfo)culture.NumberFormat.Clone();
+        nf.CurrencySymbol = currency switch { "EUR" => "€", "USD" => "$", "GBP" => "£", _ => currency };
+        return amount.ToString("C0", nf);
+    }
+}
