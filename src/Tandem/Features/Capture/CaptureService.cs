@@ -319,7 +319,7 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 continue;
             }
             var path = input.History is { } h && (h.StageDates.Count > 0 || h.Won == true)
-                ? CsvImport.ImportHistory.Path(at, input.InitialStage, h.StageDates, h.Won == true ? h.CloseDate ?? at : null)
+                ? CsvImport.ImportHistory.Path(at, input.InitialStage, h.StageDates, h.Won == true ? h.CloseDate ?? (h.StageDates.Count > 0 ? h.StageDates.Values.Max() : at) : null)
                 : null;
             LeadState? before = isNew || !context.Import || context.Policy != MergePolicy.Update ? null : LeadState.Of(lead!);
             if (lead is null && path is not null)

@@ -378,6 +378,9 @@ public static class ImportMapping
         var input = LeadInputParser.FromFields(fields, errors, customKeys, plan.PhoneRegion, keepLead: true);
         if (errors.Any)
             return (null, [.. Problems(plan, row, record, errors.ToDictionary())]);
+        // A customer whose export carries a deal amount or close date (HubSpot's "Recent Deal …") has won it.
+        if (history is { Won: null } && (history.Amount is not null || history.CloseDate is not null) && stage is LifecycleStage.Customer or LifecycleStage.Advocate)
+            history.Won = true;
         input.InitialStage = stage;
         input.InitialWorkStatus = workStatus;
         input.History = history;

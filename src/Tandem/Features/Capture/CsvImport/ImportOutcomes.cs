@@ -26,7 +26,7 @@ public static class ImportOutcomes
         {
             if (!leads.TryGetValue(leadId, out var lead))
                 continue;
-            var closedAt = history.CloseDate ?? createdAt ?? now;
+            var closedAt = history.CloseDate ?? (history.StageDates.Count > 0 ? history.StageDates.Values.Max() : createdAt ?? now);
             if (closedAt > now)
                 closedAt = now;
             if (!existing.TryGetValue(leadId, out var deal))
