@@ -338,6 +338,9 @@ public static class ImportMapping
                 stage = ParseStage(value!, plan.StageValues);
                 if (stage is null)
                     notKept.Add((Stage, value, $"'{value!.Trim()}' is not a lifecycle stage; add it to the stage value map."));
+                // One status column may say both (Salesforce's Lead Status): its work status too, unless a column of its own gives it.
+                if (plan.WorkStatusValues?.TryGetValue(value!.Trim(), out var fromStatus) == true)
+                    workStatus ??= fromStatus;
                 continue;
             }
             if (field == WorkStatusField)
