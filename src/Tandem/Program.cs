@@ -101,6 +101,7 @@ api.MapPlatformApi();
 api.MapLeadsApi();
 api.MapCaptureApi();
 api.MapImportsApi();
+api.MapCaptureSettingsApi();
 api.MapCampaignsApi();
 api.MapQualificationApi();
 api.MapNotificationsApi();

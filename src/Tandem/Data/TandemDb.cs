@@ -68,6 +68,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         base.OnModelCreating(builder);
         CaptureChannels.ConfigureModel(builder);
         Features.Capture.CsvImport.ImportJob.Configure(builder);
+        Features.Capture.CaptureSettings.Configure(builder);
         QualificationModel.Configure(builder);
         Features.Platform.Notifications.NotificationModel.Configure(builder);
         Features.Handoff.HandoffModel.Configure(builder);

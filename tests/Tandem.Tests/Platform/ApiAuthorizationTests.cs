@@ -49,6 +49,8 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/imports/{id:guid}", Scopes.Ingest),
         ("POST", "/api/v1/imports/{id:guid}/cancel", Scopes.Ingest),
         ("GET", "/api/v1/imports/{id:guid}/errors.csv", Scopes.Ingest),
+        ("GET", "/api/v1/capture/settings/", Scopes.Admin),
+        ("PUT", "/api/v1/capture/settings/", Scopes.Admin),
         ("GET", "/api/v1/forms/", Scopes.Read),
         ("GET", "/api/v1/forms/{id:guid}", Scopes.Read),
         ("GET", "/api/v1/forms/{id:guid}/snippet", Scopes.Read),

@@ -77,7 +77,15 @@ public static partial class ReadableText
                 return [(l["Activity.Details"], json)];
             foreach (var p in doc.RootElement.EnumerateObject())
             {
-                var label = l[$"Activity.Property.{p.Name}"] is { ResourceNotFound: false } known ? known.Value : p.Name;
+                var label = p.Name.StartsWith(Features.Capture.LeadInput.NotKeptPrefix, StringComparison.Ordinal)
+                    ? l["Activity.NotKept", FieldLabel(p.Name[Features.Capture.LeadInput.NotKeptPrefix.Length..], l)].Value
+                    : l[$"Activity.Property.{p.Name}"] is { ResourceNotFound: false } known ? known.Value : p.Name;
+                if (p.Name == Features.Capture.CaptureContext.UpdatedByImportProperty && p.Value.ValueKind == JsonValueKind.String)
+                {
+                    result.Add((label, string.Join(", ", (p.Value.GetString() ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                        .Select(f => FieldLabel(f, l)))));
+                    continue;
+                }
                 var value = p.Value.ValueKind switch
                 {
                     JsonValueKind.String => p.Value.GetString() ?? "",
@@ -97,6 +105,14 @@ public static partial class ReadableText
             result.Add((l["Activity.Details"], json));
         }
         return result;
+    }
+
+    /// <summary>A lead field's name for people ("country" → "Country" / "Pays"); a custom field keeps its key.</summary>
+    public static string FieldLabel(string field, IStringLocalizer l)
+    {
+        if (field.StartsWith("customFields.", StringComparison.Ordinal))
+            return field["customFields.".Length..];
+        return l[$"LeadField.{field}"] is { ResourceNotFound: false } known ? known.Value : field;
     }
 
     private static IEnumerable<string> Flatten(JsonElement e) => e.ValueKind switch

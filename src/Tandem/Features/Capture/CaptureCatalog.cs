@@ -20,7 +20,8 @@ public sealed class CaptureCatalog(IDbContextFactory<TandemDb> dbFactory, TimePr
         FrozenDictionary<Guid, CampaignRef> CampaignsById,
         FrozenDictionary<string, CampaignRef> CampaignsByUtm,
         FrozenDictionary<string, CustomFieldDefinition> CustomFields,
-        DateTimeOffset LoadedAt);
+        DateTimeOffset LoadedAt,
+        string? DefaultPhoneRegion = null);
 
     private volatile Snapshot? _snapshot;
     private readonly SemaphoreSlim _loading = new(1, 1);
@@ -41,6 +42,7 @@ public sealed class CaptureCatalog(IDbContextFactory<TandemDb> dbFactory, TimePr
             await using var db = await dbFactory.CreateDbContextAsync(ct);
             var campaigns = await db.Campaigns.AsNoTracking().Select(c => new CampaignRef(c.Id, c.Channel, c.UtmCampaign)).ToListAsync(ct);
             var fields = await db.CustomFieldDefinitions.AsNoTracking().ToListAsync(ct);
+            var region = await db.Set<CaptureSettings>().AsNoTracking().Where(s => s.Id == 1).Select(s => s.DefaultPhoneRegion).FirstOrDefaultAsync(ct);
             var byUtm = new Dictionary<string, CampaignRef>(StringComparer.OrdinalIgnoreCase);
             foreach (var c in campaigns.Where(c => !string.IsNullOrWhiteSpace(c.UtmCampaign)))
                 byUtm.TryAdd(c.UtmCampaign!.Trim(), c);
@@ -48,7 +50,8 @@ public sealed class CaptureCatalog(IDbContextFactory<TandemDb> dbFactory, TimePr
                 campaigns.ToFrozenDictionary(c => c.Id),
                 byUtm.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
                 fields.ToFrozenDictionary(f => f.Key, StringComparer.Ordinal),
-                clock.GetUtcNow());
+                clock.GetUtcNow(),
+                region);
             return current;
         }
         finally

@@ -21,9 +21,16 @@ public enum MergePolicy
 }
 
 /// <summary>Where a capture comes from, what activity it records, and how it treats existing leads.</summary>
+/// <param name="Import">
+/// A CSV import: a row that changes nothing on a known lead adds no activity, one that changes something adds one "updated by import"
+/// note listing the fields; stage dates the row gives become the lead's stage history.
+/// </param>
 public sealed record CaptureContext(string Source, ActivityType ActivityType = ActivityType.LeadCaptured, Guid? ActorUserId = null,
-    MergePolicy Policy = MergePolicy.Update)
+    MergePolicy Policy = MergePolicy.Update, bool Import = false)
 {
+    /// <summary>Property of the activity an import adds to a known lead it changed: the fields it changed (names, comma-separated).</summary>
+    public const string UpdatedByImportProperty = "updatedByImport";
+
     public static readonly CaptureContext Api = new("api");
 }
 
@@ -130,9 +137,17 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
 
     private static Prepared Prepare(LeadInput input, CaptureCatalog.Snapshot snapshot, FieldErrors errors)
     {
+        // Imports and webhooks keep the lead when a value is odd: the problem becomes a warning and the value stays on the activity.
+        void Problem(string field, string? value, string message)
+        {
+            if (input.KeepOnFieldErrors)
+                input.NotKept(field, value, message);
+            else
+                errors.Add(field, message);
+        }
         CaptureCatalog.CampaignRef? campaign = null;
         if (input.CampaignId is { } id && !snapshot.CampaignsById.TryGetValue(id, out campaign))
-            errors.Add("campaignId", $"No campaign with id {id}.");
+            Problem("campaignId", id.ToString(), $"No campaign with id {id}.");
         if (campaign is null && input.UtmCampaign is { } utm)
             snapshot.CampaignsByUtm.TryGetValue(utm.Trim(), out campaign);
         var channel = campaign?.Channel ?? Normalize.Channel(input.UtmSource, input.UtmMedium, input.Referrer);
@@ -144,13 +159,13 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             {
                 if (!snapshot.CustomFields.TryGetValue(key, out var definition))
                 {
-                    errors.Add($"customFields.{key}", $"Unknown custom field '{key}'. An admin defines custom fields under Settings.");
+                    Problem($"customFields.{key}", raw, $"Unknown custom field '{key}'. An admin defines custom fields under Settings.");
                     continue;
                 }
                 if (ConvertCustom(definition, raw, out var node, out var error))
                     obj[key] = node;
                 else
-                    errors.Add($"customFields.{key}", error!);
+                    Problem($"customFields.{key}", raw, error!);
             }
             customJson = obj.ToJsonString();
         }
@@ -303,7 +318,29 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 results.Add((item.Index, new CaptureOutcome(null, false, new Dictionary<string, string[]> { [field] = [$"A lead with this {field} already exists."] })));
                 continue;
             }
-            if (lead is null)
+            var path = input.History is { } h && (h.StageDates.Count > 0 || h.Won == true)
+                ? CsvImport.ImportHistory.Path(at, input.InitialStage, h.StageDates, h.Won == true ? h.CloseDate ?? (h.StageDates.Count > 0 ? h.StageDates.Values.Max() : at) : null)
+                : null;
+            LeadState? before = isNew || !context.Import || context.Policy != MergePolicy.Update ? null : LeadState.Of(lead!);
+            if (lead is null && path is not null)
+            {
+                // An import with the lead's history: every step with its date, the lead in its last stage since the last date.
+                var (_, last, lastAt) = path[^1];
+                lead = new Lead { CreatedAt = path[0].At, UpdatedAt = at, StageChangedAt = lastAt, Stage = last };
+                added.Leads.Add(lead);
+                foreach (var (from, to, stepAt) in path)
+                    added.Transitions.Add(new StageTransition
+                    {
+                        LeadId = lead.Id,
+                        From = from,
+                        To = to,
+                        At = stepAt,
+                        ByUserId = context.ActorUserId,
+                        ByRule = $"capture:{context.Source}",
+                        Reason = from is null ? "Lead captured" : "Stage history given by the source system",
+                    });
+            }
+            else if (lead is null)
             {
                 var stage = input.InitialStage ?? LifecycleStage.Lead;
                 lead = new Lead { CreatedAt = at, UpdatedAt = at, StageChangedAt = at, Stage = stage };
@@ -318,6 +355,29 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                     ByRule = $"capture:{context.Source}",
                     Reason = input.InitialStage is null ? "Lead captured" : "Stage given by the source system",
                 });
+            }
+            else if (path is not null && context.Policy == MergePolicy.Update)
+            {
+                // A known lead moves forward along the dated steps it has not reached yet.
+                foreach (var (_, to, stepAt) in path.Skip(1))
+                {
+                    if (!IsForward(lead.Stage, to) && !(to is LifecycleStage.Disqualified && lead.Stage < LifecycleStage.Sql && lead.Stage != to))
+                        continue;
+                    if (to is LifecycleStage.Disqualified)
+                        continue;
+                    added.Transitions.Add(new StageTransition
+                    {
+                        LeadId = lead.Id,
+                        From = lead.Stage,
+                        To = to,
+                        At = stepAt,
+                        ByUserId = context.ActorUserId,
+                        ByRule = $"capture:{context.Source}",
+                        Reason = "Stage history given by the source system",
+                    });
+                    lead.Stage = to;
+                    lead.StageChangedAt = stepAt;
+                }
             }
             else if (input.InitialStage is { } stage && IsForward(lead.Stage, stage) && context.Policy == MergePolicy.Update)
             {
@@ -335,10 +395,45 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 lead.StageChangedAt = at;
             }
             if (isNew || context.Policy == MergePolicy.Update)
+            {
                 Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
+                // A CRM's lead status: the work status of a lead in MQL (or of a new lead given one).
+                if (input.InitialWorkStatus is { } work && (isNew || lead.Stage == LifecycleStage.Mql))
+                    lead.WorkStatus = work;
+            }
             Index(lead);
             if (lead.AccountId is null && AccountKey(input) is { } key && accounts.TryGetValue(key, out var accountId))
                 lead.AccountId = accountId;
+
+            if (before is not null)
+            {
+                // A re-import: nothing changed, nothing recorded; a change is one note naming the fields it changed.
+                var changed = before.Changes(LeadState.Of(lead));
+                if (changed.Count == 0)
+                {
+                    results.Add((item.Index, new CaptureOutcome(lead.Id, false, null)));
+                    continue;
+                }
+                var note = new Activity
+                {
+                    LeadId = lead.Id,
+                    Type = ActivityType.Note,
+                    OccurredAt = at,
+                    Source = context.Source,
+                    ActorUserId = context.ActorUserId,
+                    Properties = JsonSerializer.Serialize(new Dictionary<string, string?>(input.Extra.Where(e => e.Key.StartsWith(LeadInput.NotKeptPrefix, StringComparison.Ordinal)))
+                    {
+                        [CaptureContext.UpdatedByImportProperty] = string.Join(", ", changed),
+                    }),
+                    CreatedAt = now,
+                };
+                added.Activities.Add(note);
+                if (!touched.TryGetValue(lead, out var noted))
+                    touched[lead] = noted = new Touched(false, lead.ScoreDirtyAt is not null, []);
+                noted.Added.Add(new Qualification.Scoring.ActivityFacts(note.Type, note.OccurredAt, null, null, null));
+                results.Add((item.Index, new CaptureOutcome(lead.Id, false, null)));
+                continue;
+            }
 
             var activity = new Activity
             {
@@ -405,6 +500,45 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
     }
 
     private sealed record Touched(bool IsNew, bool WasDirty, List<Qualification.Scoring.ActivityFacts> Added);
+
+    /// <summary>The values of a lead a person reads (not the touch bookkeeping), to tell whether a re-import changed anything.</summary>
+    private sealed record LeadState(string? Email, string? Phone, string? ExternalId, string? FirstName, string? LastName, string? Company, string? JobTitle,
+        int? CompanySize, string? Industry, string? Country, string? City, string? Language, string? CustomFields, bool? EmailOptIn, bool DoNotEmail,
+        bool DoNotCall, LifecycleStage Stage, WorkStatus WorkStatus, Guid? AccountId)
+    {
+        public static LeadState Of(Lead l) => new(l.Email, l.Phone, l.ExternalId, l.FirstName, l.LastName, l.Company, l.JobTitle, l.CompanySize, l.Industry,
+            l.Country, l.City, l.Language, l.CustomFields, l.EmailOptIn, l.DoNotEmail, l.DoNotCall, l.Stage, l.WorkStatus, l.AccountId);
+
+        public List<string> Changes(LeadState after)
+        {
+            var changed = new List<string>();
+            void Check<T>(string name, T a, T b)
+            {
+                if (!EqualityComparer<T>.Default.Equals(a, b))
+                    changed.Add(name);
+            }
+            Check("email", Email, after.Email);
+            Check("phone", Phone, after.Phone);
+            Check("externalId", ExternalId, after.ExternalId);
+            Check("firstName", FirstName, after.FirstName);
+            Check("lastName", LastName, after.LastName);
+            Check("company", Company, after.Company);
+            Check("jobTitle", JobTitle, after.JobTitle);
+            Check("companySize", CompanySize, after.CompanySize);
+            Check("industry", Industry, after.Industry);
+            Check("country", Country, after.Country);
+            Check("city", City, after.City);
+            Check("language", Language, after.Language);
+            Check("customFields", CustomFields, after.CustomFields);
+            Check("emailOptIn", EmailOptIn, after.EmailOptIn);
+            Check("doNotEmail", DoNotEmail, after.DoNotEmail);
+            Check("doNotCall", DoNotCall, after.DoNotCall);
+            Check("stage", Stage, after.Stage);
+            Check("workStatus", WorkStatus, after.WorkStatus);
+            Check("account", AccountId, after.AccountId);
+            return changed;
+        }
+    }
 
     /// <summary>
     /// Every capture adds an activity, so the score can move: the lead is scored here, in the capture's own write, with the stored

@@ -3,6 +3,9 @@ using System.Text.Json;
 
 namespace Tandem.Features.Capture;
 
+/// <summary>A value a channel received but could not keep in its field (kept on the activity as received).</summary>
+public sealed record FieldWarning(string Field, string? Value, string Message);
+
 /// <summary>Consent as captured: any of the three flags, and the wording the person agreed to.</summary>
 public sealed record ConsentInput(bool? EmailOptIn, bool? DoNotEmail, bool? DoNotCall, string? Text);
 
@@ -39,10 +42,34 @@ public sealed class LeadInput
     public Dictionary<string, string?> CustomFields { get; } = new(StringComparer.Ordinal);
     /// <summary>Lifecycle stage given by a source system (CSV import from another CRM); used on creation, and to move forward only.</summary>
     public Leads.LifecycleStage? InitialStage { get; set; }
+    /// <summary>Work status given by a source system (a CRM's lead status); set on creation and on leads still in MQL.</summary>
+    public Leads.WorkStatus? InitialWorkStatus { get; set; }
+    /// <summary>Stage dates and deal outcome an import row gives (CRM history).</summary>
+    public CsvImport.ImportedHistory? History { get; set; }
     /// <summary>When the person submitted (defaults to the time of capture).</summary>
     public DateTimeOffset? OccurredAt { get; set; }
     /// <summary>Values a channel received that map to no field (form or webhook extras); kept on the activity.</summary>
     public Dictionary<string, string?> Extra { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Values left out of their field because they could not be normalised (imports and webhooks keep the lead: only a missing
+    /// identifier fails them). Each is also kept on the activity as <c>notKept.&lt;field&gt;</c>.
+    /// </summary>
+    public List<FieldWarning> Warnings { get; } = [];
+    /// <summary>
+    /// Set by public channels that keep the lead when a field is odd (imports, webhooks): capture turns the problems it finds
+    /// (an unknown campaign, a custom value of the wrong type) into <see cref="Warnings"/> too.
+    /// </summary>
+    public bool KeepOnFieldErrors { get; set; }
+
+    /// <summary>Records a value that was not kept: as a warning, and on the activity's properties.</summary>
+    public void NotKept(string field, string? value, string message)
+    {
+        Warnings.Add(new FieldWarning(field, value, message));
+        Extra[NotKeptPrefix + field] = value;
+    }
+
+    public const string NotKeptPrefix = "notKept.";
 
     public bool HasIdentifier => Email is not null || Phone is not null || (ExternalId is not null && ExternalSystem is not null);
 }
@@ -156,7 +183,34 @@ public static class LeadInputParser
     /// Builds an input from string fields (form posts, mapped webhook payloads, CSV rows). Unknown names go to <see cref="LeadInput.Extra"/>.
     /// These are public channels: a NUL or an unpaired surrogate is cleaned away and the lead kept (decision 016).
     /// </summary>
-    public static LeadInput FromFields(IEnumerable<KeyValuePair<string, string?>> fields, FieldErrors errors, IReadOnlySet<string>? customKeys = null)
+    /// <param name="phoneRegion">Region (ISO alpha-2) for phone numbers written without a country code when the lead has no country.</param>
+    /// <param name="keepLead">
+    /// Imports and webhooks: a value that cannot be normalised becomes a <see cref="LeadInput.Warnings">warning</see> and the lead is kept;
+    /// only a missing identifier is an error.
+    /// </param>
+    public static LeadInput FromFields(IEnumerable<KeyValuePair<string, string?>> fields, FieldErrors errors, IReadOnlySet<string>? customKeys = null,
+        string? phoneRegion = null, bool keepLead = false)
+    {
+        if (!keepLead)
+            return FromFieldsCore(fields, errors, customKeys, phoneRegion, null);
+        var all = new FieldErrors();
+        var raw = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var input = FromFieldsCore(fields, all, customKeys, phoneRegion, raw);
+        input.KeepOnFieldErrors = true;
+        if (!input.HasIdentifier)
+        {
+            foreach (var (field, messages) in all.ToDictionary())
+                foreach (var message in messages)
+                    errors.Add(field, message);
+            return input;
+        }
+        foreach (var (field, messages) in all.ToDictionary())
+            input.NotKept(field, raw.GetValueOrDefault(field), string.Join(" ", messages));
+        return input;
+    }
+
+    private static LeadInput FromFieldsCore(IEnumerable<KeyValuePair<string, string?>> fields, FieldErrors errors, IReadOnlySet<string>? customKeys,
+        string? phoneRegion, Dictionary<string, string?>? raw)
     {
         var input = new LeadInput();
         bool? optIn = null, doNotEmail = null, doNotCall = null;
@@ -165,6 +219,7 @@ public static class LeadInputParser
         {
             var name = Platform.SafeText.Clean(rawName);
             var value = Platform.SafeText.CleanOrNull(rawValue);
+            raw?.TryAdd(name, value);
             if (MaxLengths.ContainsKey(name))
                 Set(input, name, value, errors, name);
             else if (name.StartsWith("customFields.", StringComparison.Ordinal))
@@ -184,7 +239,7 @@ public static class LeadInputParser
         }
         if (optIn is not null || doNotEmail is not null || doNotCall is not null)
             input.Consent = new ConsentInput(optIn, doNotEmail, doNotCall, consentText);
-        Finish(input, errors, "");
+        Finish(input, errors, "", phoneRegion);
         return input;
     }
 
@@ -321,7 +376,7 @@ public static class LeadInputParser
     }
 
     /// <summary>Normalises identifiers and the country, and checks the lead can be identified.</summary>
-    private static void Finish(LeadInput input, FieldErrors errors, string prefix)
+    private static void Finish(LeadInput input, FieldErrors errors, string prefix, string? phoneRegion = null)
     {
         if (input.Country is not null)
         {
@@ -337,12 +392,16 @@ public static class LeadInputParser
         }
         if (input.Phone is not null)
         {
-            var (phone, error) = Normalize.Phone(input.Phone, input.Country);
+            var (phone, error) = Normalize.Phone(input.Phone, input.Country ?? phoneRegion);
             if (error is not null) errors.Add(prefix + "phone", error);
             input.Phone = phone;
         }
         if ((input.ExternalId is null) != (input.ExternalSystem is null))
+        {
             errors.Add(prefix + (input.ExternalId is null ? "externalId" : "externalSystem"), "externalId and externalSystem go together.");
+            // The pair is one identifier: half of it is not kept.
+            input.ExternalId = input.ExternalSystem = null;
+        }
         if (!input.HasIdentifier && !errors.HasAny(prefix + "email") && !errors.HasAny(prefix + "phone"))
             errors.Add(prefix + "email", "A lead needs at least one identifier: email, phone, or externalSystem + externalId.");
     }

@@ -51,15 +51,80 @@ public static class Normalize
         }
     }
 
-    /// <summary>ISO 3166 alpha-2 country code from a code or a common English/French name.</summary>
+    /// <summary>
+    /// ISO 3166 alpha-2 country code from an alpha-2 or alpha-3 code, or a country name in English, French or the language of any
+    /// culture .NET knows (its native name), or a common alias (UK, USA, Angleterre…). Reserved and unknown codes (XX, ZZ) are errors.
+    /// </summary>
     public static (string? Value, string? Error) Country(string? raw)
     {
         var value = raw?.Trim();
         if (string.IsNullOrEmpty(value))
             return (null, null);
-        if (value.Length == 2 && char.IsAsciiLetter(value[0]) && char.IsAsciiLetter(value[1]))
-            return (value.ToUpperInvariant(), null);
-        return CountryNames.TryGetValue(value, out var code) ? (code, null) : (null, $"'{raw}' is not a known country; use a two-letter ISO code such as FR.");
+        var key = CountryKey(value);
+        if (Countries.Value.TryGetValue(key, out var code))
+            return (code, null);
+        if (value.Length is 2 or 3 && value.All(char.IsAsciiLetter))
+            return (null, $"'{raw}' is not an assigned ISO 3166 country code.");
+        return (null, $"'{raw}' is not a known country; use a country name or an ISO code such as FR.");
+    }
+
+    /// <summary>True for an assigned ISO 3166 alpha-2 code (as a default phone region, say).</summary>
+    public static bool IsCountryCode(string? code) =>
+        code is { Length: 2 } && Countries.Value.TryGetValue(code.ToLowerInvariant(), out var found) && found == code.ToUpperInvariant();
+
+    /// <summary>Lower case, accents and punctuation removed, "&amp;" and "and"/"et" kept as words: "Côte d'Ivoire" → "cotedivoire".</summary>
+    private static string CountryKey(string name)
+    {
+        var decomposed = name.Normalize(System.Text.NormalizationForm.FormD);
+        var sb = new System.Text.StringBuilder(decomposed.Length);
+        foreach (var c in decomposed)
+            if (char.IsLetterOrDigit(c))
+                sb.Append(char.ToLowerInvariant(c));
+        return sb.ToString();
+    }
+
+    private static readonly Lazy<Dictionary<string, string>> Countries = new(BuildCountries);
+
+    private static Dictionary<string, string> BuildCountries()
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Add(string name, string code)
+        {
+            var key = CountryKey(name);
+            if (key.Length > 0)
+                map.TryAdd(key, code);
+        }
+        // Aliases first: they win over a culture's name that happens to collide.
+        foreach (var (name, code) in CountryAliases)
+            Add(name, code);
+        var regions = new List<System.Globalization.RegionInfo>();
+        foreach (var culture in System.Globalization.CultureInfo.GetCultures(System.Globalization.CultureTypes.SpecificCultures))
+        {
+            System.Globalization.RegionInfo region;
+            try
+            {
+                region = new System.Globalization.RegionInfo(culture.Name);
+            }
+            catch (ArgumentException)
+            {
+                continue;
+            }
+            var code = region.TwoLetterISORegionName;
+            if (code.Length != 2 || !code.All(char.IsAsciiLetter))
+                continue;
+            regions.Add(region);
+            Add(code, code);
+            if (region.ThreeLetterISORegionName is { Length: 3 } alpha3 && alpha3.All(char.IsAsciiLetter))
+                Add(alpha3, code);
+        }
+        foreach (var region in regions)
+        {
+            var code = region.TwoLetterISORegionName;
+            Add(region.EnglishName, code);
+            Add(region.NativeName, code);
+            Add(region.DisplayName, code);
+        }
+        return map;
     }
 
     public static string? EmailDomain(string? email) =>
@@ -102,69 +167,24 @@ public static class Normalize
     private static readonly string[] SearchEngines = ["google.", "bing.", "duckduckgo.", "yahoo.", "qwant.", "ecosia.", "baidu.", "yandex."];
     private static readonly string[] SocialSources = ["facebook", "fb", "instagram", "linkedin", "twitter", "x.com", "t.co", "tiktok", "youtube", "meta", "reddit", "pinterest"];
 
-    private static readonly Dictionary<string, string> CountryNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["France"] = "FR",
-        ["Belgium"] = "BE",
-        ["Belgique"] = "BE",
-        ["Switzerland"] = "CH",
-        ["Suisse"] = "CH",
-        ["Germany"] = "DE",
-        ["Allemagne"] = "DE",
-        ["Spain"] = "ES",
-        ["Espagne"] = "ES",
-        ["Italy"] = "IT",
-        ["Italie"] = "IT",
-        ["United Kingdom"] = "GB",
-        ["UK"] = "GB",
-        ["Royaume-Uni"] = "GB",
-        ["Great Britain"] = "GB",
-        ["England"] = "GB",
-        ["United States"] = "US",
-        ["USA"] = "US",
-        ["United States of America"] = "US",
-        ["États-Unis"] = "US",
-        ["Etats-Unis"] = "US",
-        ["Canada"] = "CA",
-        ["Netherlands"] = "NL",
-        ["Pays-Bas"] = "NL",
-        ["Luxembourg"] = "LU",
-        ["Portugal"] = "PT",
-        ["Ireland"] = "IE",
-        ["Irlande"] = "IE",
-        ["Austria"] = "AT",
-        ["Autriche"] = "AT",
-        ["Sweden"] = "SE",
-        ["Suède"] = "SE",
-        ["Denmark"] = "DK",
-        ["Danemark"] = "DK",
-        ["Norway"] = "NO",
-        ["Norvège"] = "NO",
-        ["Finland"] = "FI",
-        ["Finlande"] = "FI",
-        ["Poland"] = "PL",
-        ["Pologne"] = "PL",
-        ["Morocco"] = "MA",
-        ["Maroc"] = "MA",
-        ["Tunisia"] = "TN",
-        ["Tunisie"] = "TN",
-        ["Algeria"] = "DZ",
-        ["Algérie"] = "DZ",
-        ["Senegal"] = "SN",
-        ["Sénégal"] = "SN",
-        ["Côte d'Ivoire"] = "CI",
-        ["Ivory Coast"] = "CI",
-        ["Australia"] = "AU",
-        ["Australie"] = "AU",
-        ["Japan"] = "JP",
-        ["Japon"] = "JP",
-        ["China"] = "CN",
-        ["Chine"] = "CN",
-        ["India"] = "IN",
-        ["Inde"] = "IN",
-        ["Brazil"] = "BR",
-        ["Brésil"] = "BR",
-        ["Mexico"] = "MX",
-        ["Mexique"] = "MX",
-    };
+    /// <summary>Aliases and French names of countries whose own cultures do not speak French (the native names come from .NET).</summary>
+    private static readonly (string Name, string Code)[] CountryAliases =
+    [
+        ("UK", "GB"), ("U.K.", "GB"), ("Great Britain", "GB"), ("Britain", "GB"), ("England", "GB"), ("Scotland", "GB"), ("Wales", "GB"),
+        ("Northern Ireland", "GB"), ("Angleterre", "GB"), ("Écosse", "GB"), ("Pays de Galles", "GB"), ("Royaume-Uni", "GB"), ("Grande-Bretagne", "GB"),
+        ("USA", "US"), ("U.S.A.", "US"), ("U.S.", "US"), ("United States of America", "US"), ("America", "US"), ("États-Unis", "US"),
+        ("États-Unis d'Amérique", "US"), ("Amérique", "US"),
+        ("Allemagne", "DE"), ("Espagne", "ES"), ("Italie", "IT"), ("Pays-Bas", "NL"), ("Holland", "NL"), ("Hollande", "NL"), ("The Netherlands", "NL"),
+        ("Irlande", "IE"), ("Autriche", "AT"), ("Suède", "SE"), ("Danemark", "DK"), ("Norvège", "NO"), ("Finlande", "FI"), ("Pologne", "PL"),
+        ("Portugal", "PT"), ("Grèce", "GR"), ("République tchèque", "CZ"), ("Czech Republic", "CZ"), ("Tchéquie", "CZ"), ("Hongrie", "HU"),
+        ("Roumanie", "RO"), ("Bulgarie", "BG"), ("Croatie", "HR"), ("Slovaquie", "SK"), ("Slovénie", "SI"), ("Lituanie", "LT"), ("Lettonie", "LV"),
+        ("Estonie", "EE"), ("Islande", "IS"), ("Turquie", "TR"), ("Turkey", "TR"), ("Russie", "RU"), ("Russia", "RU"), ("Ukraine", "UA"),
+        ("Maroc", "MA"), ("Tunisie", "TN"), ("Algérie", "DZ"), ("Sénégal", "SN"), ("Côte d'Ivoire", "CI"), ("Ivory Coast", "CI"), ("Cameroun", "CM"),
+        ("Égypte", "EG"), ("Afrique du Sud", "ZA"), ("Nigéria", "NG"), ("Kenya", "KE"),
+        ("Australie", "AU"), ("Nouvelle-Zélande", "NZ"), ("Japon", "JP"), ("Chine", "CN"), ("Inde", "IN"), ("Corée du Sud", "KR"), ("South Korea", "KR"),
+        ("Korea", "KR"), ("Singapour", "SG"), ("Hong Kong", "HK"), ("Taïwan", "TW"), ("Indonésie", "ID"), ("Thaïlande", "TH"), ("Vietnam", "VN"),
+        ("Viêt Nam", "VN"), ("Malaisie", "MY"), ("Philippines", "PH"), ("Israël", "IL"), ("Émirats arabes unis", "AE"), ("UAE", "AE"),
+        ("Arabie saoudite", "SA"), ("Brésil", "BR"), ("Mexique", "MX"), ("Argentine", "AR"), ("Chili", "CL"), ("Colombie", "CO"), ("Pérou", "PE"),
+        ("Canada", "CA"), ("Suisse", "CH"), ("Belgique", "BE"), ("Luxembourg", "LU"), ("Monaco", "MC"), ("France", "FR"),
+    ];
 }

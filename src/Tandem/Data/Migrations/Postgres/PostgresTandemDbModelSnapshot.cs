@@ -255,6 +255,27 @@ namespace Tandem.Data.Migrations.Postgres
                     b.ToTable("CampaignSpend");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Capture.CaptureSettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("DefaultPhoneRegion")
+                        .HasMaxLength(2)
+                        .HasColumnType("character varying(2)");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("UpdatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("CaptureSettings", (string)null);
+                });
+
             modelBuilder.Entity("Tandem.Features.Capture.CsvImport.ImportJob", b =>
                 {
                     b.Property<Guid>("Id")
@@ -338,6 +359,9 @@ namespace Tandem.Data.Migrations.Postgres
                     b.Property<int>("RowsSkipped")
                         .HasColumnType("integer");
 
+                    b.Property<int>("RowsWithWarnings")
+                        .HasColumnType("integer");
+
                     b.Property<double>("RunSeconds")
                         .HasColumnType("double precision");
 
@@ -360,6 +384,10 @@ namespace Tandem.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<string>("Warnings")
+                        .HasMaxLength(64000)
+                        .HasColumnType("character varying(64000)");
 
                     b.HasKey("Id");
 
@@ -386,6 +414,9 @@ namespace Tandem.Data.Migrations.Postgres
 
                     b.Property<Guid>("ImportJobId")
                         .HasColumnType("uuid");
+
+                    b.Property<bool>("IsWarning")
+                        .HasColumnType("boolean");
 
                     b.Property<string>("Message")
                         .IsRequired()
@@ -493,6 +524,10 @@ namespace Tandem.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
+
+                    b.Property<string>("PhoneRegion")
+                        .HasMaxLength(2)
+                        .HasColumnType("character varying(2)");
 
                     b.Property<string>("RedirectUrl")
                         .HasMaxLength(2048)
@@ -649,6 +684,10 @@ namespace Tandem.Data.Migrations.Postgres
                         .IsRequired()
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)");
+
+                    b.Property<string>("PhoneRegion")
+                        .HasMaxLength(2)
+                        .HasColumnType("character varying(2)");
 
                     b.Property<string>("Preset")
                         .HasMaxLength(40)

@@ -243,6 +243,27 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.ToTable("CampaignSpend");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Capture.CaptureSettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("DefaultPhoneRegion")
+                        .HasMaxLength(2)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UpdatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("CaptureSettings", (string)null);
+                });
+
             modelBuilder.Entity("Tandem.Features.Capture.CsvImport.ImportJob", b =>
                 {
                     b.Property<Guid>("Id")
@@ -326,6 +347,9 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<int>("RowsSkipped")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int>("RowsWithWarnings")
+                        .HasColumnType("INTEGER");
+
                     b.Property<double>("RunSeconds")
                         .HasColumnType("REAL");
 
@@ -347,6 +371,10 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Warnings")
+                        .HasMaxLength(64000)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
@@ -374,6 +402,9 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.Property<Guid>("ImportJobId")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("IsWarning")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Message")
                         .IsRequired()
@@ -480,6 +511,10 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PhoneRegion")
+                        .HasMaxLength(2)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("RedirectUrl")
@@ -636,6 +671,10 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PhoneRegion")
+                        .HasMaxLength(2)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Preset")

@@ -39,6 +39,10 @@ public sealed class ImportJob
     public int RowsMerged { get; set; }
     public int RowsSkipped { get; set; }
     public int RowsFailed { get; set; }
+    /// <summary>Rows imported with at least one value left out of its field (kept on the lead's activity, reported as warnings).</summary>
+    public int RowsWithWarnings { get; set; }
+    /// <summary>Warnings by column and field as JSON (<see cref="ImportWarnings"/>): exact counts, the first message and value of each.</summary>
+    public string? Warnings { get; set; }
     public long BytesRead { get; set; }
     /// <summary>File row number up to which every row is committed: a restarted job resumes after it.</summary>
     public int LastCommittedRow { get; set; }
@@ -73,6 +77,7 @@ public sealed class ImportJob
             e.Property(j => j.Status).HasConversion<string>().HasMaxLength(16);
             e.Property(j => j.Error).HasMaxLength(2000);
             e.Property(j => j.CommittedAhead).HasMaxLength(4000);
+            e.Property(j => j.Warnings).HasMaxLength(64000);
             e.Property(j => j.CreatedBy).HasMaxLength(256);
             e.Property(j => j.RunningOn).HasMaxLength(200);
             e.HasIndex(j => new { j.Status, j.CreatedAt });
@@ -103,6 +108,73 @@ public sealed class ImportRowError
     public string? Field { get; set; }
     public string? Value { get; set; }
     public required string Message { get; set; }
+    /// <summary>The row was imported without this value (a warning), rather than refused.</summary>
+    public bool IsWarning { get; set; }
+}
+
+/// <summary>One line of an import's warning summary: a column whose values could not all be kept, reported once with a count.</summary>
+public sealed record ImportWarningSummary(string? Column, string? Field, int Count, int FirstRow, string? Example, string Message);
+
+/// <summary>
+/// The warnings of an import counted by column and field (exact), with the first row, value and message of each, and how many rows
+/// of each are stored in the error report (at most <see cref="StoredPerColumn"/>: a wrong column is reported once, not on every row).
+/// </summary>
+public sealed class ImportWarnings
+{
+    public const int StoredPerColumn = 10;
+    private const int MaxEntries = 200;
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private readonly Dictionary<(string?, string?), ImportWarningSummary> _entries = [];
+    private readonly Dictionary<(string?, string?), int> _stored = [];
+
+    public IReadOnlyList<ImportWarningSummary> Entries => [.. _entries.Values.OrderByDescending(e => e.Count).ThenBy(e => e.FirstRow)];
+
+    public static ImportWarnings Parse(string? json)
+    {
+        var result = new ImportWarnings();
+        if (string.IsNullOrEmpty(json))
+            return result;
+        foreach (var e in System.Text.Json.JsonSerializer.Deserialize<List<ImportWarningSummary>>(json, Json) ?? [])
+        {
+            result._entries[(e.Column, e.Field)] = e;
+            result._stored[(e.Column, e.Field)] = StoredPerColumn;
+        }
+        return result;
+    }
+
+    /// <summary>True when this warning's row should be stored in the report (the first few of its column).</summary>
+    public bool Reserve(RowProblem warning)
+    {
+        var key = (warning.Column, warning.Field);
+        var stored = _stored.GetValueOrDefault(key);
+        if (stored >= StoredPerColumn)
+            return false;
+        _stored[key] = stored + 1;
+        return true;
+    }
+
+    /// <summary>A copy with the warnings of one more batch counted.</summary>
+    public ImportWarnings With(IEnumerable<RowProblem> warnings)
+    {
+        var copy = new ImportWarnings();
+        foreach (var (k, v) in _entries)
+            copy._entries[k] = v;
+        foreach (var (k, v) in _stored)
+            copy._stored[k] = v;
+        foreach (var w in warnings)
+        {
+            var key = (w.Column, w.Field);
+            if (copy._entries.TryGetValue(key, out var e))
+                copy._entries[key] = e with { Count = e.Count + 1, FirstRow = Math.Min(e.FirstRow, w.Row) };
+            else if (copy._entries.Count < MaxEntries)
+                copy._entries[key] = new ImportWarningSummary(w.Column, w.Field, 1, w.Row,
+                    w.Value is { Length: > 200 } v ? v[..200] : w.Value, w.Message.Length > 500 ? w.Message[..500] : w.Message);
+        }
+        return copy;
+    }
+
+    public string? ToJson() => _entries.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(Entries, Json);
 }
 
 /// <summary>Settings under <c>Tandem:Imports</c>.</summary>

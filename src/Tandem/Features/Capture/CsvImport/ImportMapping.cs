@@ -19,7 +19,10 @@ public sealed record ImportSettings(
     bool? DryRun = null,
     string? ExternalSystem = null,
     string? Delimiter = null,
-    string? Encoding = null);
+    string? Encoding = null,
+    string? PhoneRegion = null,
+    string? Preset = null,
+    Dictionary<string, string>? WorkStatusValues = null);
 
 /// <summary>A suggested target for a column, and an external system guessed from the header (Record ID → hubspot).</summary>
 public sealed record MappingSuggestion(string Column, string? Field, string? ExternalSystem = null);
@@ -31,10 +34,16 @@ public sealed record ImportPlan(
     IReadOnlyDictionary<string, LifecycleStage> StageValues,
     IReadOnlySet<string> Placeholders,
     string? ExternalSystem,
-    MergePolicy Policy);
+    MergePolicy Policy,
+    string? PhoneRegion = null,
+    IReadOnlyDictionary<string, WorkStatus>? WorkStatusValues = null)
+{
+    /// <summary>The CRM preset the mapping came from (chosen or detected from the headers), or null.</summary>
+    public string? Preset { get; init; }
+}
 
-/// <summary>One problem on one row of the file.</summary>
-public sealed record RowProblem(int Row, string? Column, string? Field, string? Value, string Message);
+/// <summary>One problem on one row of the file; a warning when the row was imported without that value.</summary>
+public sealed record RowProblem(int Row, string? Column, string? Field, string? Value, string Message, bool Warning = false);
 
 /// <summary>
 /// Pure rules of CSV import: which fields a column can map to, what common CRM export headers mean,
@@ -43,6 +52,10 @@ public sealed record RowProblem(int Row, string? Column, string? Field, string? 
 public static class ImportMapping
 {
     public const string Stage = "stage";
+    /// <summary>The lead's work status within MQL (New, Attempting, Connected…), from a CRM's status column.</summary>
+    public const string WorkStatusField = "workStatus";
+    /// <summary>One column with the whole name ("Jean-Pierre Dupont"), split into first and last name.</summary>
+    public const string FullName = "fullName";
     public const string ExtraPrefix = "extra.";
     public const string CustomPrefix = "customFields.";
 
@@ -53,7 +66,8 @@ public static class ImportMapping
     /// <summary>Fields a column can map to (besides customFields.&lt;key&gt; and extra.&lt;name&gt;).</summary>
     public static readonly IReadOnlyList<string> Fields =
     [
-        .. LeadInputParser.MaxLengths.Keys, Stage, "emailOptIn", "doNotEmail", "doNotCall", "consent.text",
+        .. LeadInputParser.MaxLengths.Keys, Stage, WorkStatusField, FullName, "emailOptIn", "doNotEmail", "doNotCall", "consent.text",
+        .. ImportHistory.Fields,
     ];
 
     /// <summary>Normalised header (lower case, no accents, letters and digits only) → field; the first list wins over later ones.</summary>
@@ -134,8 +148,18 @@ public static class ImportMapping
     /// Suggests a field for each column from its header. A field is suggested once (the column with the better
     /// synonym wins; on a tie, the first column); a header equal to a custom field key maps to that custom field.
     /// </summary>
-    public static IReadOnlyList<MappingSuggestion> Suggest(IReadOnlyList<string> headers, IReadOnlySet<string>? customKeys = null)
+    public static IReadOnlyList<MappingSuggestion> Suggest(IReadOnlyList<string> headers, IReadOnlySet<string>? customKeys = null, ImportPreset? preset = null)
     {
+        if (preset is not null)
+        {
+            // The preset's columns first (each field once), then the usual suggestions for the columns it does not know.
+            var usual = Suggest(headers, customKeys);
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            var fromPreset = headers.Select(h => preset.Headers.TryGetValue(Key(h), out var f) && used.Add(f) ? f : null).ToList();
+            return [.. headers.Select((h, i) => fromPreset[i] is { } f
+                ? new MappingSuggestion(h, f, f == "externalId" ? preset.ExternalSystem : null)
+                : usual[i].Field is { } u && !used.Contains(u) && !preset.Headers.ContainsKey(Key(h)) ? usual[i] : new MappingSuggestion(h, null))];
+        }
         var candidates = new List<(int Column, string Field, int Rank, string? System)>();
         var customByKey = (customKeys ?? new HashSet<string>()).ToDictionary(Key, k => k, StringComparer.Ordinal);
         for (var c = 0; c < headers.Count; c++)
@@ -167,8 +191,8 @@ public static class ImportMapping
     }
 
     /// <summary>The suggested mapping as the options of an import would carry it.</summary>
-    public static Dictionary<string, string?> SuggestedMapping(IReadOnlyList<string> headers, IReadOnlySet<string>? customKeys = null) =>
-        Suggest(headers, customKeys).ToDictionary(s => s.Column, s => s.Field, StringComparer.Ordinal);
+    public static Dictionary<string, string?> SuggestedMapping(IReadOnlyList<string> headers, IReadOnlySet<string>? customKeys = null, ImportPreset? preset = null) =>
+        Suggest(headers, customKeys, preset).ToDictionary(s => s.Column, s => s.Field, StringComparer.Ordinal);
 
     /// <summary>A stage from a raw value: the import's value map first (case-insensitive), then stage names and common CRM values.</summary>
     public static LifecycleStage? ParseStage(string value, IReadOnlyDictionary<string, LifecycleStage> valueMap)
@@ -190,7 +214,16 @@ public static class ImportMapping
     /// </summary>
     public static ImportPlan? Plan(IReadOnlyList<string> headers, ImportSettings settings, IReadOnlySet<string> customKeys, FieldErrors errors)
     {
-        var mapping = settings.Mapping ?? SuggestedMapping(headers, customKeys);
+        ImportPreset? preset = null;
+        if (!string.IsNullOrWhiteSpace(settings.Preset) && !settings.Preset.Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            preset = ImportPresets.Find(settings.Preset);
+            if (preset is null)
+                errors.Add("preset", $"Unknown preset '{settings.Preset}'. Known: {string.Join(", ", ImportPresets.All.Select(p => p.Id))} (or none).");
+        }
+        else if (settings.Preset is null)
+            preset = ImportPresets.Detect(headers);
+        var mapping = settings.Mapping ?? SuggestedMapping(headers, customKeys, preset);
         var columns = new List<(int, string, string)>();
         var byField = new Dictionary<string, string>(StringComparer.Ordinal);
         var headerIndex = headers.Select((h, i) => (h, i)).ToDictionary(x => x.h, x => x.i, StringComparer.OrdinalIgnoreCase);
@@ -222,9 +255,9 @@ public static class ImportMapping
         var externalSystem = string.IsNullOrWhiteSpace(settings.ExternalSystem) ? null : settings.ExternalSystem.Trim();
         if (byField.ContainsKey("externalId") && !byField.ContainsKey("externalSystem") && externalSystem is null)
         {
-            var guessed = settings.Mapping is null
+            var guessed = preset?.ExternalSystem ?? (settings.Mapping is null
                 ? Suggest(headers, customKeys).FirstOrDefault(s => s.Field == "externalId")?.ExternalSystem
-                : null;
+                : null);
             if (guessed is null)
                 errors.Add("externalSystem", "externalId is mapped: say which system the ids come from (e.g. hubspot, salesforce).");
             externalSystem = guessed;
@@ -233,6 +266,8 @@ public static class ImportMapping
             errors.Add("externalSystem", $"At most {LeadInputParser.MaxLengths["externalSystem"]} characters.");
 
         var stageValues = new Dictionary<string, LifecycleStage>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (raw, stageName) in preset?.StageValues ?? new Dictionary<string, string>())
+            stageValues[raw] = Enum.Parse<LifecycleStage>(stageName);
         foreach (var (raw, stageName) in settings.StageValues ?? [])
         {
             if (Enum.TryParse<LifecycleStage>(stageName?.Trim(), ignoreCase: true, out var stage) && Enum.IsDefined(stage) && !int.TryParse(stageName, out _))
@@ -240,6 +275,17 @@ public static class ImportMapping
             else
                 errors.Add($"stageValues.{raw}", $"'{stageName}' is not a lifecycle stage. Expected one of: {string.Join(", ", Enum.GetNames<LifecycleStage>())}.");
         }
+        var workStatuses = new Dictionary<string, WorkStatus>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (raw, statusName) in preset?.WorkStatusValues ?? new Dictionary<string, string>())
+            workStatuses[raw] = Enum.Parse<WorkStatus>(statusName);
+        foreach (var (raw, statusName) in settings.WorkStatusValues ?? [])
+        {
+            if (Enum.TryParse<WorkStatus>(statusName?.Trim(), ignoreCase: true, out var status) && Enum.IsDefined(status) && !int.TryParse(statusName, out _))
+                workStatuses[raw.Trim()] = status;
+            else
+                errors.Add($"workStatusValues.{raw}", $"'{statusName}' is not a work status. Expected one of: {string.Join(", ", Enum.GetNames<WorkStatus>())}.");
+        }
+        var phoneRegion = CaptureSettingsApi.PhoneRegion(settings.PhoneRegion, errors, "phoneRegion");
         if (settings.Placeholders?.Any(p => p is null || p.Length > 100) == true)
             errors.Add("placeholders", "Placeholders are strings of at most 100 characters.");
         var placeholders = new HashSet<string>(settings.Placeholders?.Where(p => p is not null).Select(p => p.Trim()) ?? DefaultPlaceholders, StringComparer.OrdinalIgnoreCase);
@@ -247,7 +293,10 @@ public static class ImportMapping
             errors.Add("policy", "Expected Update, SkipExisting or CreateOnly.");
         if (errors.Any)
             return null;
-        return new ImportPlan(headers, columns, stageValues, placeholders, externalSystem, settings.Policy ?? MergePolicy.Update);
+        return new ImportPlan(headers, columns, stageValues, placeholders, externalSystem, settings.Policy ?? MergePolicy.Update, phoneRegion, workStatuses)
+        {
+            Preset = preset?.Id,
+        };
     }
 
     private static bool IsKnownTarget(string field, IReadOnlySet<string> customKeys) =>
@@ -271,8 +320,12 @@ public static class ImportMapping
             return (null, [new RowProblem(row, null, null, null, $"Expected {width} columns, found {record.Count}.")]);
 
         var fields = new List<KeyValuePair<string, string?>>(plan.Columns.Count + 1);
-        List<RowProblem>? problems = null;
+        // Values that cannot be read are warnings: the row is imported without them (only a missing identifier fails it).
+        var notKept = new List<(string Field, string? Value, string Message)>();
         LifecycleStage? stage = null;
+        WorkStatus? workStatus = null;
+        ImportedHistory? history = null;
+        string? fullName = null;
         var any = false;
         foreach (var (index, column, field) in plan.Columns)
         {
@@ -284,22 +337,71 @@ public static class ImportMapping
             {
                 stage = ParseStage(value!, plan.StageValues);
                 if (stage is null)
-                    (problems ??= []).Add(new RowProblem(row, column, Stage, value, $"'{value!.Trim()}' is not a lifecycle stage; add it to the stage value map."));
+                    notKept.Add((Stage, value, $"'{value!.Trim()}' is not a lifecycle stage; add it to the stage value map."));
+                // One status column may say both (Salesforce's Lead Status): its work status too, unless a column of its own gives it.
+                if (plan.WorkStatusValues?.TryGetValue(value!.Trim(), out var fromStatus) == true)
+                    workStatus ??= fromStatus;
+                continue;
+            }
+            if (field == WorkStatusField)
+            {
+                workStatus = plan.WorkStatusValues?.TryGetValue(value!.Trim(), out var ws) == true ? ws
+                    : Enum.TryParse<WorkStatus>(value!.Trim(), ignoreCase: true, out var named) && Enum.IsDefined(named) && !int.TryParse(value, out _) ? named : null;
+                if (workStatus is null)
+                    notKept.Add((WorkStatusField, value, $"'{value!.Trim()}' is not a work status; add it to the work status value map."));
+                continue;
+            }
+            if (field == FullName)
+            {
+                fullName = value;
+                continue;
+            }
+            if (ImportHistory.IsHistoryField(field))
+            {
+                if (ImportHistory.Read(history ??= new ImportedHistory(), field, value!) is { } problem)
+                    notKept.Add((field, value, problem));
                 continue;
             }
             fields.Add(new(field.StartsWith(ExtraPrefix, StringComparison.Ordinal) ? field[ExtraPrefix.Length..] : field, value));
         }
         if (!any)
             return (null, null);
+        if (fullName is not null)
+        {
+            var parts = fullName.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length > 0 && !fields.Any(f => f.Key == "firstName"))
+                fields.Add(new("firstName", parts[0]));
+            if (parts.Length > 1 && !fields.Any(f => f.Key == "lastName"))
+                fields.Add(new("lastName", parts[1]));
+        }
         if (plan.ExternalSystem is not null && fields.Any(f => f.Key == "externalId") && !fields.Any(f => f.Key == "externalSystem"))
             fields.Add(new("externalSystem", plan.ExternalSystem));
 
         var errors = new FieldErrors();
-        var input = LeadInputParser.FromFields(fields, errors, customKeys);
-        input.InitialStage = stage;
+        var input = LeadInputParser.FromFields(fields, errors, customKeys, plan.PhoneRegion, keepLead: true);
         if (errors.Any)
-            (problems ??= []).AddRange(Problems(plan, row, record, errors.ToDictionary()));
-        return problems is null ? (input, null) : (null, problems);
+            return (null, [.. Problems(plan, row, record, errors.ToDictionary())]);
+        // A customer whose export carries a deal amount or close date (HubSpot's "Recent Deal …") has won it.
+        if (history is { Won: null } && (history.Amount is not null || history.CloseDate is not null) && stage is LifecycleStage.Customer or LifecycleStage.Advocate)
+            history.Won = true;
+        input.InitialStage = stage;
+        input.InitialWorkStatus = workStatus;
+        input.History = history;
+        foreach (var (field, value, message) in notKept)
+            input.NotKept(field, value, message);
+        return (input, null);
+    }
+
+    /// <summary>The warnings of an imported row (values left out of their field), as row problems naming the column.</summary>
+    public static IEnumerable<RowProblem> Warnings(ImportPlan plan, int row, LeadInput input)
+    {
+        foreach (var w in input.Warnings)
+        {
+            var column = plan.Columns.FirstOrDefault(c => c.Field == w.Field || c.Field == CustomPrefix + w.Field
+                || (w.Field.StartsWith(CustomPrefix, StringComparison.Ordinal) && c.Field == w.Field[CustomPrefix.Length..])
+                || (w.Field == "firstName" || w.Field == "lastName") && c.Field == FullName);
+            yield return new RowProblem(row, column.Column, w.Field, w.Value, w.Message, Warning: true);
+        }
     }
 
     /// <summary>Field errors (from parsing or from capture) as row problems naming the column and its value.</summary>

@@ -23,6 +23,10 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         public List<LeadInput> Inputs { get; } = [];
         public List<(int Row, string[] Record)> Sources { get; } = [];
         public List<RowProblem> Problems { get; } = [];
+        /// <summary>Rows imported with at least one value left out (dry runs: found valid with one).</summary>
+        public int WithWarnings { get; set; }
+        /// <summary>Warnings of this batch by column and field (exact counts; only the first few rows of each are stored).</summary>
+        public List<RowProblem> Warnings { get; } = [];
         public int Rows { get; set; }
         public int Failed { get; set; }
         public int Skipped { get; set; }
@@ -102,6 +106,8 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         public int RowsRead = job.RowsRead, RowsCreated = job.RowsCreated, RowsMerged = job.RowsMerged, RowsSkipped = job.RowsSkipped,
             RowsFailed = job.RowsFailed, StoredErrors;
         public long BytesRead = job.BytesRead;
+        public int RowsWithWarnings = job.RowsWithWarnings;
+        public ImportWarnings Warnings = ImportWarnings.Parse(job.Warnings);
         public Checkpoint Committed = Checkpoint.Parse(job.LastCommittedRow, job.CommittedAhead);
     }
 
@@ -120,8 +126,9 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
         var errors = new FieldErrors();
         var plan = ImportMapping.Plan(headers, settings, customKeys, errors)
             ?? throw new InvalidDataException($"The mapping no longer fits: {errors.Summary()}");
+        plan = plan with { PhoneRegion = plan.PhoneRegion ?? snapshot.DefaultPhoneRegion };
 
-        var context = new CaptureContext($"import:{job.Id}", ActivityType.LeadCaptured, job.CreatedByUserId, plan.Policy);
+        var context = new CaptureContext($"import:{job.Id}", ActivityType.LeadCaptured, job.CreatedByUserId, plan.Policy, Import: true);
         var progress = new Progress(job);
         // Rows after the checkpoint may have been half-reported by a run that crashed outside a transaction (dry runs): start clean.
         if (job.DryRun || job.CommittedAhead is null)
@@ -141,6 +148,7 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
             if (batch.Inputs.Count > 0)
             {
                 var outcomes = await wcapture.CaptureManyAsync(batch.Inputs, context, ct);
+                var outcomesToRecord = new List<(Guid LeadId, ImportedHistory History, DateTimeOffset? CreatedAt)>();
                 for (var i = 0; i < outcomes.Count; i++)
                 {
                     var outcome = outcomes[i];
@@ -149,15 +157,31 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                         var (row, record) = batch.Sources[i];
                         batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, outcome.Errors!));
                         failed++;
+                        continue;
                     }
-                    else if (outcome.Created)
+                    var input = batch.Inputs[i];
+                    if (input.Warnings.Count > 0)
+                    {
+                        batch.WithWarnings++;
+                        batch.Warnings.AddRange(ImportMapping.Warnings(plan, batch.Sources[i].Row, input));
+                    }
+                    if (input.History is { HasOutcome: true } history && plan.Policy != MergePolicy.SkipExisting)
+                        outcomesToRecord.Add((outcome.LeadId!.Value, history, input.OccurredAt));
+                    if (outcome.Created)
                         created++;
                     else if (plan.Policy == MergePolicy.SkipExisting)
                         skipped++;
                     else
                         merged++;
                 }
+                if (outcomesToRecord.Count > 0)
+                    await ImportOutcomes.RecordAsync(wdb, outcomesToRecord, plan.ExternalSystem, clock.GetUtcNow(), ct);
             }
+            // Warnings: every one counted; the first rows of each column kept for the report.
+            List<RowProblem> keptWarnings;
+            lock (progress.Gate)
+                keptWarnings = [.. batch.Warnings.Where(w => progress.Warnings.Reserve(w))];
+            batch.Problems.AddRange(keptWarnings);
             int room;
             lock (progress.Gate)
             {
@@ -174,6 +198,7 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     Field = Cut(p.Field, 200),
                     Value = Platform.SafeText.CleanOrNull(Cut(p.Value, ImportRowError.MaxValueLength)),
                     Message = Platform.SafeText.Clean(Cut(p.Message, 1000)!),
+                    IsWarning = p.Warning,
                 }));
                 await wdb.SaveChangesAsync(ct);
                 wdb.ChangeTracker.Clear();
@@ -186,6 +211,9 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
             {
                 var c = (Read: progress.RowsRead + batch.Rows, Created: progress.RowsCreated + created, Merged: progress.RowsMerged + merged,
                     Skipped: progress.RowsSkipped + skipped, Failed: progress.RowsFailed + failed, Bytes: Math.Max(progress.BytesRead, batch.Position));
+                var withWarnings = progress.RowsWithWarnings + batch.WithWarnings;
+                var warnings = progress.Warnings.With(batch.Warnings);
+                var warningsJson = warnings.ToJson();
                 var committed = progress.Committed.With(batch.FirstRow, batch.LastRow);
                 var now = clock.GetUtcNow();
                 var seconds = runSecondsBefore + clockAtStart.Elapsed.TotalSeconds;
@@ -196,6 +224,8 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     .SetProperty(j => j.RowsMerged, c.Merged)
                     .SetProperty(j => j.RowsSkipped, c.Skipped)
                     .SetProperty(j => j.RowsFailed, c.Failed)
+                    .SetProperty(j => j.RowsWithWarnings, withWarnings)
+                    .SetProperty(j => j.Warnings, warningsJson)
                     .SetProperty(j => j.BytesRead, c.Bytes)
                     .SetProperty(j => j.LastCommittedRow, last)
                     .SetProperty(j => j.CommittedAhead, ahead)
@@ -205,6 +235,11 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     await tx.CommitAsync(ct);
                 (progress.RowsRead, progress.RowsCreated, progress.RowsMerged, progress.RowsSkipped, progress.RowsFailed, progress.BytesRead) = c;
                 progress.Committed = committed;
+                lock (progress.Gate)
+                {
+                    progress.RowsWithWarnings = withWarnings;
+                    progress.Warnings = warnings;
+                }
             }
             finally
             {
@@ -240,14 +275,16 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                         batch.Skipped++;
                     else if (job.DryRun)
                     {
-                        var found = CheckAgainstCatalog(input, snapshot);
-                        if (found.Any)
+                        // What capture would keep out of its field (unknown campaign, custom value of the wrong type) is a warning too.
+                        foreach (var (field, messages) in CheckAgainstCatalog(input, snapshot).ToDictionary())
+                            input.NotKept(field, input.CustomFields.GetValueOrDefault(field.Replace(ImportMapping.CustomPrefix, "", StringComparison.Ordinal)),
+                                string.Join(" ", messages));
+                        batch.Valid++;
+                        if (input.Warnings.Count > 0)
                         {
-                            batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, found.ToDictionary()));
-                            batch.Failed++;
+                            batch.WithWarnings++;
+                            batch.Warnings.AddRange(ImportMapping.Warnings(plan, row, input));
                         }
-                        else
-                            batch.Valid++;
                     }
                     else
                     {

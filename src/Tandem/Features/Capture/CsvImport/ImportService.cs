@@ -17,7 +17,10 @@ public sealed record ImportPreview(
     IReadOnlyList<IReadOnlyList<string>> Rows,
     IReadOnlyList<MappingSuggestion> Suggestions,
     IReadOnlyList<string> Fields,
-    IReadOnlyList<string> DefaultPlaceholders);
+    IReadOnlyList<string> DefaultPlaceholders,
+    string? DetectedPreset = null,
+    IReadOnlyList<ImportPreset>? Presets = null,
+    bool HeaderOnly = false);
 
 /// <summary>Progress of an import as the API and the UI show it. Rates and ETA come from bytes read, known before the row count is.</summary>
 public sealed record ImportProgress(
@@ -42,7 +45,9 @@ public sealed record ImportProgress(
     DateTimeOffset? FinishedAt,
     string CreatedBy,
     string? Error,
-    string ErrorReport)
+    string ErrorReport,
+    int RowsWithWarnings = 0,
+    IReadOnlyList<ImportWarningSummary>? Warnings = null)
 {
     public static ImportProgress From(ImportJob j)
     {
@@ -55,7 +60,7 @@ public sealed record ImportProgress(
         return new ImportProgress(j.Id, j.FileName, j.SizeBytes, j.Status, j.DryRun, j.Policy, j.CancelRequested, j.RowsRead,
             j.RowsCreated + j.RowsMerged, j.RowsCreated, j.RowsMerged, j.RowsSkipped, j.RowsFailed, Math.Round(rate, 1), Math.Round(percent, 1),
             eta is null ? null : Math.Round(eta.Value, 1), j.CreatedAt, j.StartedAt, j.FinishedAt, j.CreatedBy, j.Error,
-            $"/api/v1/imports/{j.Id}/errors.csv");
+            $"/api/v1/imports/{j.Id}/errors.csv", j.RowsWithWarnings, ImportWarnings.Parse(j.Warnings).Entries);
     }
 }
 
@@ -144,8 +149,10 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
         if (rows.Count > PreviewRows)
             rows.RemoveRange(PreviewRows, rows.Count - PreviewRows);
         var customKeys = await CustomKeysAsync(ct);
-        return new ImportPreview(encoding, CsvSniffer.DelimiterName(delimiter), headers, rows, ImportMapping.Suggest(headers, customKeys),
-            [.. ImportMapping.Fields, .. customKeys.Select(k => ImportMapping.CustomPrefix + k)], ImportMapping.DefaultPlaceholders);
+        var preset = settings?.Preset is { } chosen ? ImportPresets.Find(chosen) : ImportPresets.Detect(headers);
+        return new ImportPreview(encoding, CsvSniffer.DelimiterName(delimiter), headers, rows, ImportMapping.Suggest(headers, customKeys, preset),
+            [.. ImportMapping.Fields, .. customKeys.Select(k => ImportMapping.CustomPrefix + k)], ImportMapping.DefaultPlaceholders,
+            preset?.Id, ImportPresets.All, headers.Length > 0 && rows.Count == 0 && whole);
     }
 
     public async Task<IReadOnlySet<string>> CustomKeysAsync(CancellationToken ct) =>
@@ -195,9 +202,21 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
             return (null, errors.ToDictionary());
 
         string[] headers;
+        var hasRows = false;
         await using (var stream = File.OpenRead(file.Path))
         using (var reader = new CsvRecordReader(stream, encoding, delimiter))
+        {
             headers = reader.Read() ? CsvSniffer.NameHeaders(reader.Record) : [];
+            while (!hasRows && reader.Read())
+                hasRows = reader.Record.Any(v => !string.IsNullOrWhiteSpace(v));
+        }
+        if (length > 0 && !hasRows)
+        {
+            var message = headers.Length == 0
+                ? "The file has no header row."
+                : $"The file has a header row ({headers.Length} columns) but no data rows: there is nothing to import.";
+            return (null, new Dictionary<string, string[]> { ["file"] = [message] });
+        }
         var customKeys = await CustomKeysAsync(ct);
         var plan = ImportMapping.Plan(headers, settings, customKeys, errors);
         if (plan is null)
@@ -210,6 +229,9 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
             ExternalSystem = plan.ExternalSystem,
             Placeholders = [.. plan.Placeholders],
             StageValues = plan.StageValues.ToDictionary(v => v.Key, v => v.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            WorkStatusValues = plan.WorkStatusValues?.ToDictionary(v => v.Key, v => v.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            PhoneRegion = plan.PhoneRegion,
+            Preset = plan.Preset ?? "none",
             Policy = plan.Policy,
             Encoding = encoding,
             Delimiter = delimiter.ToString(),
@@ -261,10 +283,11 @@ public sealed class ImportService(TandemDb db, CaptureCatalog catalog, IOptions<
     public async Task WriteErrorReportAsync(Guid id, Stream output, CancellationToken ct)
     {
         await using var writer = new StreamWriter(output, new UTF8Encoding(encoderShouldEmitUTF8Identifier: true), 1 << 16, leaveOpen: true);
-        await writer.WriteAsync(CsvSafe.Line(["row", "column", "field", "value", "message"]));
+        await writer.WriteAsync(CsvSafe.Line(["row", "column", "field", "value", "message", "severity"]));
         var rows = db.Set<ImportRowError>().AsNoTracking().Where(e => e.ImportJobId == id).OrderBy(e => e.Row).ThenBy(e => e.Id).AsAsyncEnumerable();
         await foreach (var e in rows.WithCancellation(ct))
-            await writer.WriteAsync(CsvSafe.Line([e.Row.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Column, e.Field, e.Value, e.Message]));
+            await writer.WriteAsync(CsvSafe.Line([e.Row.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Column, e.Field, e.Value, e.Message,
+                e.IsWarning ? "warning" : "error"]));
         await writer.FlushAsync(ct);
     }
 }

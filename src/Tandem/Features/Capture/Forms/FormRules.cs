@@ -9,7 +9,8 @@ namespace Tandem.Features.Capture.Forms;
 /// on update); it is text so a wrong value gets a field error rather than an unreadable body error.
 /// </summary>
 public sealed record FormDefinition(string? Name, Guid? CampaignId, IReadOnlyList<FormField>? Fields, string? ConsentText,
-    IReadOnlyList<string>? AllowedOrigins, string? RedirectUrl, int? MinFillSeconds, string? HoneypotField, bool? Active, string? Intent = null);
+    IReadOnlyList<string>? AllowedOrigins, string? RedirectUrl, int? MinFillSeconds, string? HoneypotField, bool? Active, string? Intent = null,
+    string? PhoneRegion = null);
 
 public enum FillTimeVerdict
 {
@@ -95,6 +96,7 @@ public static partial class FormRules
     {
         if (d.Intent is not null && ParseIntent(d.Intent) is null)
             errors.Add("intent", $"'{d.Intent}' is not a form intent. Choose one of: {string.Join(", ", Enum.GetNames<FormIntent>())}.");
+        CaptureSettingsApi.PhoneRegion(d.PhoneRegion, errors, "phoneRegion");
         if (string.IsNullOrWhiteSpace(d.Name))
             errors.Add("name", "A name is required.");
         else if (d.Name.Length > 200)
@@ -160,6 +162,9 @@ public static partial class FormRules
         form.Active = d.Active ?? true;
         if (ParseIntent(d.Intent) is { } intent)
             form.Intent = intent;
+        // Null keeps the form's region, "" clears it.
+        if (d.PhoneRegion is not null)
+            form.PhoneRegion = CaptureSettingsApi.PhoneRegion(d.PhoneRegion, new FieldErrors(), "phoneRegion");
     }
 
     /// <summary>
@@ -167,7 +172,8 @@ public static partial class FormRules
     /// form's wording, the form's campaign; anything else goes to <see cref="LeadInput.Extra"/> so nothing posted is lost
     /// but a public post cannot set fields the form does not ask for.
     /// </summary>
-    public static LeadInput ToLeadInput(LeadForm form, IReadOnlyList<KeyValuePair<string, string?>> posted, IReadOnlySet<string> customKeys, FieldErrors errors)
+    public static LeadInput ToLeadInput(LeadForm form, IReadOnlyList<KeyValuePair<string, string?>> posted, IReadOnlySet<string> customKeys, FieldErrors errors,
+        string? defaultPhoneRegion = null)
     {
         var byName = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var (name, value) in posted)
@@ -198,7 +204,7 @@ public static partial class FormRules
         }
         if (form.CampaignId is { } campaign)
             fields.Add(new("campaignId", campaign.ToString()));
-        var input = LeadInputParser.FromFields(fields, errors, customKeys);
+        var input = LeadInputParser.FromFields(fields, errors, customKeys, form.PhoneRegion ?? defaultPhoneRegion);
         foreach (var (name, value) in extra)
             input.Extra[name] = value;
         input.Extra["form"] = form.Name;

@@ -7,10 +7,11 @@ namespace Tandem.Features.Capture.Forms;
 
 public sealed record FormDto(Guid Id, string Key, string Name, Guid? CampaignId, IReadOnlyList<FormField> Fields, string? ConsentText,
     IReadOnlyList<string> AllowedOrigins, string? RedirectUrl, int MinFillSeconds, string HoneypotField, bool Active,
-    DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset UpdatedAt, string? UpdatedBy, FormIntent Intent, ActivityType ActivityType)
+    DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset UpdatedAt, string? UpdatedBy, FormIntent Intent, ActivityType ActivityType,
+    string? PhoneRegion = null)
 {
     public static FormDto From(LeadForm f) => new(f.Id, f.Key, f.Name, f.CampaignId, f.Fields, f.ConsentText, f.AllowedOrigins, f.RedirectUrl,
-        f.MinFillSeconds, f.HoneypotField, f.Active, f.CreatedAt, f.CreatedBy, f.UpdatedAt, f.UpdatedBy, f.Intent, FormIntents.ActivityOf(f.Intent));
+        f.MinFillSeconds, f.HoneypotField, f.Active, f.CreatedAt, f.CreatedBy, f.UpdatedAt, f.UpdatedBy, f.Intent, FormIntents.ActivityOf(f.Intent), f.PhoneRegion);
 }
 
 public sealed record FormSnippetDto(string ActionUrl, string Html);
@@ -101,7 +102,7 @@ public sealed class FormService(TandemDb db, CaptureService capture, CaptureCata
             }
         }
         var errors = new FieldErrors();
-        var input = FormRules.ToLeadInput(form, posted, await CustomKeysAsync(ct), errors);
+        var input = FormRules.ToLeadInput(form, posted, await CustomKeysAsync(ct), errors, (await catalog.GetAsync(ct)).DefaultPhoneRegion);
         if (errors.Any)
             return new SubmissionResult(SubmissionVerdict.Invalid, Errors: errors.ToDictionary());
         var outcome = await capture.CaptureAsync(input, new CaptureContext("form:" + form.Key, FormIntents.ActivityOf(form.Intent)), ct);

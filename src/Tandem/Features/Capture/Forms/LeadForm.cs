@@ -62,6 +62,8 @@ public sealed class LeadForm
     /// <summary>Sets the activity type a submission records (see <see cref="FormIntents.ActivityOf"/>).</summary>
     public FormIntent Intent { get; set; } = FormIntent.Other;
     public int MinFillSeconds { get; set; } = 3;
+    /// <summary>Region (ISO alpha-2) of phone numbers posted without a country code; null uses the workspace default.</summary>
+    public string? PhoneRegion { get; set; }
     public string HoneypotField { get; set; } = "website";
     public bool Active { get; set; } = true;
     public DateTimeOffset CreatedAt { get; set; }
@@ -81,6 +83,7 @@ public static class FormModel
             e.Property(f => f.ConsentText).HasMaxLength(2000);
             e.Property(f => f.RedirectUrl).HasMaxLength(2048);
             e.Property(f => f.HoneypotField).HasMaxLength(50);
+            e.Property(f => f.PhoneRegion).HasMaxLength(2);
             e.Property(f => f.Intent).HasConversion<string>().HasMaxLength(32);
             e.Property(f => f.CreatedBy).HasMaxLength(256);
             e.Property(f => f.UpdatedBy).HasMaxLength(256);

@@ -6,7 +6,7 @@ namespace Tandem.Features.Capture.Webhooks;
 /// <summary>
 /// The small JSON path subset webhook mappings use, chosen so every provider payload we support is reachable
 /// without a general-purpose engine: <c>$</c>, <c>.name</c>, <c>['any name']</c>, <c>[2]</c>, <c>[*]</c> and one filter
-/// form <c>[?(@.a.b=='x')]</c>. A path that is a quoted literal (<c>'typeform'</c>) yields that constant.
+/// form <c>[?(@.a.b=='x')]</c> (followed by <c>[n]</c>, the n-th match). A path that is a quoted literal (<c>'typeform'</c>) yields that constant.
 /// </summary>
 public sealed class JsonPathLite
 {
@@ -168,9 +168,16 @@ public sealed class JsonPathLite
     /// <summary>Every element the path selects, in document order.</summary>
     public IEnumerable<JsonElement> Select(JsonElement root)
     {
-        IEnumerable<JsonElement> current = [root];
+        List<JsonElement> current = [root];
+        Segment? previous = null;
         foreach (var segment in _segments)
-            current = current.SelectMany(e => Step(e, segment)).ToList();
+        {
+            // [n] right after a filter picks the n-th match (objects have no index): answers[?(@.type=='text')][0].
+            current = previous is Filter && segment is Index ix
+                ? ix.Value < current.Count ? [current[ix.Value]] : []
+                : [.. current.SelectMany(e => Step(e, segment))];
+            previous = segment;
+        }
         return current;
     }
 

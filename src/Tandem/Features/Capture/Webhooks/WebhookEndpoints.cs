@@ -34,6 +34,14 @@ public static class WebhookEndpoints
         letters.MapPost("/{id:guid}/discard", DiscardAsync).WithSummary("Mark a pending dead letter as discarded.");
     }
 
+    /// <summary>The URI HubSpot signs: as received, and with percent-escapes decoded (HubSpot's documentation decodes some of them).</summary>
+    private static List<string> RequestUris(HttpRequest request)
+    {
+        var encoded = Microsoft.AspNetCore.Http.Extensions.UriHelper.GetEncodedUrl(request);
+        var decoded = Uri.UnescapeDataString(encoded);
+        return decoded == encoded ? [encoded] : [encoded, decoded];
+    }
+
     private static string Actor(ClaimsPrincipal user) => user.Identity?.Name ?? user.FindFirstValue(ClaimTypes.NameIdentifier) ?? "api";
 
     private static async Task<IResult> ReceiveAsync(string key, HttpContext http, TandemDb db, WebhookIngest ingest, IOptions<CaptureChannelOptions> options, CancellationToken ct)
@@ -61,10 +69,10 @@ public static class WebhookEndpoints
             return CaptureChannels.Problem(StatusCodes.Status503ServiceUnavailable, "Webhook secret unavailable",
                 "The signing secret of this source cannot be decrypted on this server; an admin must enter it again.");
         }
-        if (secret is not null &&
-            !WebhookSignature.Verify(body, secret, http.Request.Headers[source.SignatureHeader].ToString(), source.SignatureEncoding, source.SignaturePrefix))
-            return CaptureChannels.Problem(StatusCodes.Status401Unauthorized, "Invalid signature",
-                $"The {source.SignatureHeader} header is missing or does not match the HMAC-SHA256 of the body.");
+        if (secret is not null && WebhookSignature.Check(source.SignatureHeader, source.SignaturePrefix, source.SignatureEncoding, secret, body,
+                name => http.Request.Headers.TryGetValue(name, out var v) ? v.ToString() : null, http.Request.Method, RequestUris(http.Request),
+                http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow()) is { } invalid)
+            return CaptureChannels.Problem(StatusCodes.Status401Unauthorized, "Invalid signature", invalid);
 
         var text = Encoding.UTF8.GetString(body);
         if (isForm && WebhookIngest.ExtractJson(mediaType, text) is null)
@@ -73,7 +81,13 @@ public static class WebhookEndpoints
 
         var result = await ingest.ReceiveAsync(source, mediaType, text, WebhookIngest.KeptHeaders(http.Request.Headers, source.SignatureHeader), ct);
         if (result.Captured)
-            return TypedResults.Ok(new { ok = true, created = result.Created });
+            return TypedResults.Ok(new
+            {
+                ok = true,
+                created = result.Created,
+                // Values kept on the activity but not in their field (a country or phone that could not be read).
+                warnings = result.Warnings?.Select(w => new { field = w.Field, value = w.Value, message = w.Message }),
+            });
         // 202 so the sender does not retry a payload that will never map; it waits in the dead-letter list.
         return TypedResults.Json(new
         {

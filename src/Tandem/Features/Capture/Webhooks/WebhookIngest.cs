@@ -6,7 +6,7 @@ using Tandem.Data;
 
 namespace Tandem.Features.Capture.Webhooks;
 
-public sealed record DeliveryResult(Guid? LeadId, bool Created, Guid? DeadLetterId, string? Error)
+public sealed record DeliveryResult(Guid? LeadId, bool Created, Guid? DeadLetterId, string? Error, IReadOnlyList<FieldWarning>? Warnings = null)
 {
     public bool Captured => LeadId is not null;
 }
@@ -49,9 +49,14 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
     /// <summary>Maps and captures one delivery; on any failure stores a dead letter and returns its id.</summary>
     public async Task<DeliveryResult> ReceiveAsync(WebhookSource source, string? mediaType, string body, IReadOnlyDictionary<string, string> headers, CancellationToken ct)
     {
-        var (outcome, error) = await MapAndCaptureAsync(source, mediaType, body, ct);
+        var (outcome, error, warnings) = await MapAndCaptureAsync(source, mediaType, body, ct);
         if (outcome is not null)
-            return new DeliveryResult(outcome.LeadId, outcome.Created, null, null);
+        {
+            if (warnings.Count > 0)
+                log.LogInformation("Webhook delivery to source {SourceId} kept lead {LeadId} without {Fields}", source.Id, outcome.LeadId,
+                    string.Join(", ", warnings.Select(w => w.Field)));
+            return new DeliveryResult(outcome.LeadId, outcome.Created, null, null, warnings);
+        }
         var letter = new WebhookDeadLetter
         {
             SourceId = source.Id,
@@ -69,10 +74,11 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
         return new DeliveryResult(null, false, letter.Id, letter.Error);
     }
 
-    private async Task<(CaptureOutcome? Outcome, string? Error)> MapAndCaptureAsync(WebhookSource source, string? mediaType, string body, CancellationToken ct)
+    private async Task<(CaptureOutcome? Outcome, string? Error, IReadOnlyList<FieldWarning> Warnings)> MapAndCaptureAsync(WebhookSource source, string? mediaType,
+        string body, CancellationToken ct)
     {
         if (ExtractJson(mediaType, body) is not { } json)
-            return (null, $"Unsupported body (content type {mediaType ?? "none"}); expected JSON or a form with a {UnbounceJsonField} field.");
+            return (null, $"Unsupported body (content type {mediaType ?? "none"}); expected JSON or a form with a {UnbounceJsonField} field.", []);
         JsonDocument doc;
         try
         {
@@ -80,20 +86,22 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
         }
         catch (JsonException ex)
         {
-            return (null, "The body is not valid JSON: " + ex.Message);
+            return (null, "The body is not valid JSON: " + ex.Message, []);
         }
         using (doc)
         {
-            var customKeys = (await catalog.GetAsync(ct)).CustomFields.Keys.ToHashSet(StringComparer.Ordinal);
+            var snapshot = await catalog.GetAsync(ct);
+            var customKeys = snapshot.CustomFields.Keys.ToHashSet(StringComparer.Ordinal);
             var errors = new FieldErrors();
-            var input = WebhookMapper.ToLeadInput(doc.RootElement, source.Mappings, customKeys, errors);
+            var input = WebhookMapper.ToLeadInputKeepingLead(doc.RootElement, source.Mappings, customKeys, errors, source.PhoneRegion ?? snapshot.DefaultPhoneRegion);
             if (errors.Any)
-                return (null, "Mapping: " + errors.Summary());
+                return (null, "Mapping: " + errors.Summary(), []);
             if (input.CampaignId is null && source.CampaignId is { } campaign)
                 input.CampaignId = campaign;
             input.Extra["webhook"] = source.Name;
             var outcome = await capture.CaptureAsync(input, new CaptureContext(SourceLabel(source), source.ActivityType), ct);
-            return outcome.Succeeded ? (outcome, null) : (null, "Capture: " + string.Join("; ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
+            return outcome.Succeeded ? (outcome, null, input.Warnings)
+                : (null, "Capture: " + string.Join("; ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")), []);
         }
     }
 
@@ -123,7 +131,7 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
                     .SetProperty(d => d.ResolvedBy, actor).SetProperty(d => d.ReplayAttempts, d => d.ReplayAttempts + 1), ct);
             if (claimed == 0)
                 return new ReplayResult(ReplayStatus.NotPending, null, null);
-            var (outcome, failure) = await MapAndCaptureAsync(source, letter.ContentType, letter.RawBody, ct);
+            var (outcome, failure, _) = await MapAndCaptureAsync(source, letter.ContentType, letter.RawBody, ct);
             if (outcome is not null)
             {
                 await db.Set<WebhookDeadLetter>().Where(d => d.Id == deadLetterId)

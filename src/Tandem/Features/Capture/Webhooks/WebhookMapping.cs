@@ -13,6 +13,46 @@ public static class WebhookSignature
         return prefix + (encoding == SignatureEncoding.Hex ? Convert.ToHexStringLower(mac) : Convert.ToBase64String(mac));
     }
 
+    public const string HubSpotV3Header = "X-HubSpot-Signature-v3";
+    public const string HubSpotTimestampHeader = "X-HubSpot-Request-Timestamp";
+    public const string WebflowHeader = "x-webflow-signature";
+    public const string WebflowTimestampHeader = "x-webflow-timestamp";
+    /// <summary>HubSpot and Webflow reject (and so do we) a signed request whose timestamp is older than this.</summary>
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Verifies a delivery with the scheme its signature header names: HubSpot v3 (base64 HMAC-SHA256 of method + URI + body +
+    /// timestamp, <c>X-HubSpot-Request-Timestamp</c> in ms) and Webflow (hex HMAC-SHA256 of <c>timestamp:body</c>,
+    /// <c>x-webflow-timestamp</c> in ms) are timestamped and refused after <see cref="MaxAge"/>; any other header carries the HMAC of the body.
+    /// Returns null when the delivery is authentic, else why it is not.
+    /// </summary>
+    public static string? Check(string signatureHeader, string prefix, SignatureEncoding encoding, string secret, ReadOnlySpan<byte> body,
+        Func<string, string?> header, string method, IReadOnlyList<string> uris, DateTimeOffset now)
+    {
+        var given = header(signatureHeader);
+        if (signatureHeader.Equals(HubSpotV3Header, StringComparison.OrdinalIgnoreCase) || signatureHeader.Equals(WebflowHeader, StringComparison.OrdinalIgnoreCase))
+        {
+            var hubspot = signatureHeader.Equals(HubSpotV3Header, StringComparison.OrdinalIgnoreCase);
+            var timestampHeader = hubspot ? HubSpotTimestampHeader : WebflowTimestampHeader;
+            var timestamp = header(timestampHeader)?.Trim();
+            if (!long.TryParse(timestamp, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+                return $"The {timestampHeader} header is missing or not a number of milliseconds.";
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, 253402300799999));
+            if (now - at > MaxAge || at - now > MaxAge)
+                return $"The {timestampHeader} header is more than {MaxAge.TotalMinutes:0} minutes away from now: the delivery is refused as a possible replay.";
+            var text = System.Text.Encoding.UTF8.GetString(body);
+            var candidates = hubspot ? uris.Select(uri => method + uri + text + timestamp) : [timestamp + ":" + text];
+            foreach (var content in candidates)
+                if (Verify(System.Text.Encoding.UTF8.GetBytes(content), secret, given, hubspot ? SignatureEncoding.Base64 : SignatureEncoding.Hex))
+                    return null;
+            return hubspot
+                ? $"The {signatureHeader} header does not match the HMAC-SHA256 of method, URI, body and timestamp."
+                : $"The {signatureHeader} header does not match the HMAC-SHA256 of timestamp:body.";
+        }
+        return Verify(body, secret, given, encoding, prefix) ? null
+            : $"The {signatureHeader} header is missing or does not match the HMAC-SHA256 of the body.";
+    }
+
     /// <summary>True when <paramref name="header"/> carries the HMAC of <paramref name="body"/>; compared in constant time.</summary>
     public static bool Verify(ReadOnlySpan<byte> body, string secret, string? header, SignatureEncoding encoding, string prefix = "")
     {
@@ -127,6 +167,29 @@ public static partial class WebhookMapper
     /// <summary>Maps a payload and parses the result into a lead input; every problem lands in <paramref name="errors"/>.</summary>
     public static LeadInput ToLeadInput(JsonElement root, IReadOnlyList<FieldMapping> mappings, IReadOnlySet<string> customKeys, FieldErrors errors) =>
         LeadInputParser.FromFields(Map(root, mappings, errors), errors, customKeys);
+
+    /// <summary>
+    /// Maps a delivery the way the webhook endpoint does: a value that cannot be normalised is a warning on the input (the lead is
+    /// kept); only a missing identifier is an error, and it says which mapping rules were looked at.
+    /// </summary>
+    public static LeadInput ToLeadInputKeepingLead(JsonElement root, IReadOnlyList<FieldMapping> mappings, IReadOnlySet<string> customKeys,
+        FieldErrors errors, string? phoneRegion)
+    {
+        var fields = Map(root, mappings, errors);
+        var parsed = new FieldErrors();
+        var input = LeadInputParser.FromFields(fields, parsed, customKeys, phoneRegion, keepLead: true);
+        if (!parsed.Any)
+            return input;
+        var looked = mappings.Where(m => m.Target is "email" or "phone" or "externalId").Select(m => $"{m.Target} ← {m.Path}").ToList();
+        var found = fields.Where(f => f.Key is "email" or "phone" or "externalId" && !string.IsNullOrWhiteSpace(f.Value)).Select(f => f.Key).Distinct().ToList();
+        errors.Add("identifier", found.Count == 0
+            ? $"No email, phone or external id in the payload: looked at {(looked.Count == 0 ? "no mapping rule (add one for email, phone or externalId)" : string.Join(", ", looked))}."
+            : $"No usable email, phone or external id in the payload (found {string.Join(", ", found)}, but not valid; looked at {string.Join(", ", looked)}).");
+        foreach (var (field, messages) in parsed.ToDictionary())
+            foreach (var message in messages.Where(m => !m.StartsWith("A lead needs", StringComparison.Ordinal)))
+                errors.Add(field, message);
+        return input;
+    }
 
     [GeneratedRegex("^extra\\.[A-Za-z0-9_.-]{1,60}$")]
     private static partial Regex ExtraTarget();

@@ -42,6 +42,8 @@ public sealed class WebhookSource
     public ActivityType ActivityType { get; set; } = ActivityType.FormSubmission;
     public Guid? CampaignId { get; set; }
     public string? Preset { get; set; }
+    /// <summary>Region (ISO alpha-2) of phone numbers sent without a country code; null uses the workspace default.</summary>
+    public string? PhoneRegion { get; set; }
     public bool Active { get; set; } = true;
     public DateTimeOffset CreatedAt { get; set; }
     public string? CreatedBy { get; set; }
@@ -80,6 +82,7 @@ public static class WebhookModel
             e.Property(s => s.SignaturePrefix).HasMaxLength(20);
             e.Property(s => s.SignatureEncoding).HasConversion<string>().HasMaxLength(16);
             e.Property(s => s.Preset).HasMaxLength(40);
+            e.Property(s => s.PhoneRegion).HasMaxLength(2);
             e.Property(s => s.CreatedBy).HasMaxLength(256);
             e.Property(s => s.UpdatedBy).HasMaxLength(256);
             e.Property(s => s.Mappings).HasConversion(JsonConversion.Converter<List<FieldMapping>>(), JsonConversion.Comparer<List<FieldMapping>>())

@@ -11,14 +11,15 @@ namespace Tandem.Features.Capture.Webhooks;
 /// string removes it. <see cref="Preset"/> fills whatever the request leaves out.
 /// </summary>
 public sealed record WebhookSourceDefinition(string? Name, string? Preset, string? Secret, string? SignatureHeader, string? SignaturePrefix,
-    SignatureEncoding? SignatureEncoding, IReadOnlyList<FieldMapping>? Mappings, ActivityType? ActivityType, Guid? CampaignId, bool? Active);
+    SignatureEncoding? SignatureEncoding, IReadOnlyList<FieldMapping>? Mappings, ActivityType? ActivityType, Guid? CampaignId, bool? Active,
+    string? PhoneRegion = null);
 
 public sealed record WebhookSourceDto(Guid Id, string Name, string Key, string EndpointPath, bool HasSecret, string SignatureHeader, string SignaturePrefix,
     SignatureEncoding SignatureEncoding, IReadOnlyList<FieldMapping> Mappings, ActivityType ActivityType, Guid? CampaignId, string? Preset,
-    bool Active, int PendingDeadLetters, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    bool Active, int PendingDeadLetters, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? PhoneRegion = null)
 {
     public static WebhookSourceDto From(WebhookSource s, int pending) => new(s.Id, s.Name, s.Key, "/hooks/" + s.Key, s.ProtectedSecret is not null,
-        s.SignatureHeader, s.SignaturePrefix, s.SignatureEncoding, s.Mappings, s.ActivityType, s.CampaignId, s.Preset, s.Active, pending, s.CreatedAt, s.UpdatedAt);
+        s.SignatureHeader, s.SignaturePrefix, s.SignatureEncoding, s.Mappings, s.ActivityType, s.CampaignId, s.Preset, s.Active, pending, s.CreatedAt, s.UpdatedAt, s.PhoneRegion);
 }
 
 public sealed record DeadLetterDto(Guid Id, Guid SourceId, DateTimeOffset ReceivedAt, string? ContentType, string RawBody, string? Headers,
@@ -50,6 +51,8 @@ public sealed partial class WebhookSourceService(TandemDb db, WebhookIngest inge
         var errors = new FieldErrors();
         if (definition.Preset is not null && preset is null)
             errors.Add("preset", $"Unknown preset. Known: {string.Join(", ", WebhookPresets.All.Select(p => p.Id))}.");
+        if (preset is { Signed: false } && !string.IsNullOrEmpty(definition.Secret))
+            errors.Add("secret", $"{preset.Name} does not sign its deliveries, so a secret could not be checked; leave it empty (the URL's random key identifies the source).");
         var effective = definition with
         {
             SignatureHeader = definition.SignatureHeader ?? preset?.SignatureHeader,
@@ -119,6 +122,7 @@ public sealed partial class WebhookSourceService(TandemDb db, WebhookIngest inge
             errors.Add("signatureEncoding", "Hex or Base64.");
         if (d.ActivityType is { } a && !Enum.IsDefined(a))
             errors.Add("activityType", "Unknown activity type.");
+        CaptureSettingsApi.PhoneRegion(d.PhoneRegion, errors, "phoneRegion");
         var snapshot = await catalog.GetAsync(ct);
         WebhookMapper.Validate(d.Mappings, snapshot.CustomFields.Keys.ToHashSet(StringComparer.Ordinal), errors);
         if (d.CampaignId is { } campaign && !snapshot.CampaignsById.ContainsKey(campaign) && !await db.Campaigns.AnyAsync(c => c.Id == campaign, ct))
@@ -136,6 +140,9 @@ public sealed partial class WebhookSourceService(TandemDb db, WebhookIngest inge
         source.Mappings = [.. d.Mappings!.Select(m => new FieldMapping(m.Target.Trim(), m.Path.Trim()))];
         source.ActivityType = d.ActivityType ?? ActivityType.FormSubmission;
         source.CampaignId = d.CampaignId;
+        // Null keeps the source's region, "" clears it.
+        if (d.PhoneRegion is not null)
+            source.PhoneRegion = CaptureSettingsApi.PhoneRegion(d.PhoneRegion, new FieldErrors(), "phoneRegion");
         source.Active = d.Active ?? true;
         source.UpdatedAt = now;
         source.UpdatedBy = actor;
