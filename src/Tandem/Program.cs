@@ -15,6 +15,7 @@ using Tandem.Features.Platform;
 using Tandem.Features.Platform.Notifications;
 using Tandem.Features.Platform.OutboundWebhooks;
 using Tandem.Features.Qualification;
+using Tandem.Features.Revenue;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(launch.HostArgs);
@@ -52,6 +53,7 @@ builder.Services.AddNotifications(builder.Configuration);
 builder.Services.AddOutboundWebhooks(builder.Configuration);
 builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddFeedback(builder.Configuration);
+builder.Services.AddRevenue();
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -106,6 +108,7 @@ api.MapNotificationsApi();
 api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();
+api.MapRevenueApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
