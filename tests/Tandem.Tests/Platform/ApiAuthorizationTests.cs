@@ -129,6 +129,14 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("POST", "/api/v1/campaigns/{id:guid}/resume", Scopes.Ingest),
+        ("GET", "/api/v1/opportunities/", Scopes.Read),
+        ("GET", "/api/v1/opportunities/{id:guid}", Scopes.Read),
+        ("POST", "/api/v1/opportunities/", Scopes.Ingest),
+        ("PATCH", "/api/v1/opportunities/{id:guid}", Scopes.Ingest),
+        ("POST", "/api/v1/opportunities/{id:guid}/stage", Scopes.Ingest),
+        ("GET", "/api/v1/accounts/", Scopes.Read),
+        ("GET", "/api/v1/accounts/{id:guid}", Scopes.Read),
+        ("POST", "/api/v1/accounts/{id:guid}/churn", Scopes.Ingest),
     ];
 
     /// <summary>
@@ -167,6 +175,10 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reject"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/work-status"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/rating"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/opportunities/"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["PATCH /api/v1/opportunities/{id:guid}"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/opportunities/{id:guid}/stage"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/accounts/{id:guid}/churn"] = [Roles.Admin, Roles.SalesManager],
     };
 
     [Fact]

@@ -84,15 +84,14 @@ public sealed class CustomerService(TandemDb db, ILeadAccess access, Opportunity
             .ToList();
         // The account page shows every deal of the account: whoever may read the account sees its pipeline.
         var dealPage = await deals.ListAsync(db.Deals.AsNoTracking(), new DealQuery { AccountId = id }, 1, PageQuery.MaxPageSize, ct);
+        // Summed in memory per currency (SQLite has no decimal SUM; an account has few deals): never across currencies.
         var money = await db.Deals.AsNoTracking().Where(d => d.AccountId == id && d.Status != DealStatus.Lost)
-            .GroupBy(d => new { d.Currency, d.Status })
-            .Select(g => new { g.Key.Currency, g.Key.Status, Sum = g.Sum(d => d.Amount), Count = g.Count() })
-            .ToListAsync(ct);
+            .Select(d => new { d.Currency, d.Status, d.Amount }).ToListAsync(ct);
         var revenue = money.GroupBy(m => m.Currency).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new CurrencyTotal(g.Key,
-                g.Where(m => m.Status == DealStatus.Won).Sum(m => m.Sum),
-                g.Where(m => m.Status == DealStatus.Open).Sum(m => m.Sum),
-                g.Where(m => m.Status == DealStatus.Won).Sum(m => m.Count)))
+                g.Where(m => m.Status == DealStatus.Won).Sum(m => m.Amount),
+                g.Where(m => m.Status == DealStatus.Open).Sum(m => m.Amount),
+                g.Count(m => m.Status == DealStatus.Won)))
             .ToList();
         return new AccountView(a.Id, a.Name, a.Domain, a.Industry, a.Country, a.EmployeeCount, a.OwnerId, a.CreatedAt, a.IsCustomer, a.CustomerSince,
             a.ContractValue, a.Mrr, a.ContractCurrency, a.ContractStartsOn, a.RenewalOn, a.ChurnedAt, a.ChurnReason, people, dealPage.Items, revenue);
