@@ -137,6 +137,16 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/accounts/", Scopes.Read),
         ("GET", "/api/v1/accounts/{id:guid}", Scopes.Read),
         ("POST", "/api/v1/accounts/{id:guid}/churn", Scopes.Ingest),
+        ("POST", "/api/v1/opportunities/import", Scopes.Ingest),
+        ("GET", "/api/v1/settings/revenue", Scopes.Read),
+        ("PUT", "/api/v1/settings/revenue", Scopes.Admin),
+        ("GET", "/api/v1/exchange-rates", Scopes.Read),
+        ("POST", "/api/v1/exchange-rates", Scopes.Admin),
+        ("DELETE", "/api/v1/exchange-rates/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/exchange-rates/import", Scopes.Admin),
+        ("GET", "/api/v1/sales-costs", Scopes.Read),
+        ("POST", "/api/v1/sales-costs", Scopes.Admin),
+        ("DELETE", "/api/v1/sales-costs/{id:guid}", Scopes.Admin),
     ];
 
     /// <summary>
@@ -179,6 +189,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["PATCH /api/v1/opportunities/{id:guid}"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/opportunities/{id:guid}/stage"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/accounts/{id:guid}/churn"] = [Roles.Admin, Roles.SalesManager],
+        ["POST /api/v1/opportunities/import"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
     };
 
     [Fact]

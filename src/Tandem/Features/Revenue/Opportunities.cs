@@ -171,7 +171,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
             errors.Add("ownerId", "No user with this id.");
     }
 
-    public async Task<DealOutcome> CreateAsync(ClaimsPrincipal user, CreateOpportunityRequest r, string source, CancellationToken ct)
+    public async Task<DealOutcome> CreateAsync(ClaimsPrincipal user, CreateOpportunityRequest r, string source, CancellationToken ct, DateTimeOffset? at = null)
     {
         var errors = new FieldErrors();
         var actor = Actor.From(user);
@@ -214,7 +214,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
         if (errors.Any)
             return DealOutcome.Invalid(errors);
 
-        var now = clock.GetUtcNow();
+        var now = at ?? clock.GetUtcNow();
         var deal = new Deal
         {
             Name = r.Name!.Trim(),
@@ -281,7 +281,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
     /// <see cref="DealStageChange"/>. Won makes the lead a Customer and the account a customer; lost recycles the lead unless it
     /// has other open deals; a won deal lost or reopened takes the customer status back when the account has no other won deal.
     /// </summary>
-    public async Task<DealOutcome> MoveAsync(ClaimsPrincipal user, Guid id, MoveStageRequest r, CancellationToken ct)
+    public async Task<DealOutcome> MoveAsync(ClaimsPrincipal user, Guid id, MoveStageRequest r, CancellationToken ct, DateTimeOffset? at = null, bool publish = true)
     {
         var deal = await db.Deals.FirstOrDefaultAsync(d => d.Id == id, ct);
         if (deal is null)
@@ -313,7 +313,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
 
         var stage = r.Stage!.Value;
         var actor = Actor.From(user);
-        var now = clock.GetUtcNow();
+        var now = at ?? clock.GetUtcNow();
         var wasWon = deal.Stage == DealStage.Won;
         db.Set<DealStageChange>().Add(new DealStageChange { DealId = deal.Id, From = deal.Stage, To = stage, At = now, ByUserId = actor.Id, Note = note });
         deal.Stage = stage;
@@ -333,7 +333,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
         switch (deal.Status)
         {
             case DealStatus.Won:
-                await WinAsync(deal, lead, actor, now, ct);
+                await WinAsync(deal, lead, actor, now, publish, ct);
                 break;
             case DealStatus.Lost:
                 if (lead.Stage == LifecycleStage.Opportunity && !others.Contains(DealStatus.Open))
@@ -349,7 +349,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
         return new DealOutcome(await GetAsync(deal.Id, ct));
     }
 
-    private async Task WinAsync(Deal deal, Lead lead, Actor actor, DateTimeOffset now, CancellationToken ct)
+    private async Task WinAsync(Deal deal, Lead lead, Actor actor, DateTimeOffset now, bool publish, CancellationToken ct)
     {
         if (lead.Stage is not (LifecycleStage.Customer or LifecycleStage.Advocate))
             LeadStages.Record(db, lead, LifecycleStage.Customer, actor, Rule, $"Opportunity won: {deal.Name}", now);
@@ -395,6 +395,8 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
             account.ContractStartsOn = today;
             account.RenewalOn = today.AddMonths(12);
         }
+        if (!publish)
+            return;
         await webhooks.PublishAsync(db, WebhookEvents.DealWon, new
         {
             deal = new { deal.Id, deal.Name, deal.Kind, deal.Amount, deal.Currency, deal.Mrr, deal.WinReason, deal.ParentDealId, deal.OwnerId },

@@ -17,6 +17,8 @@ public static class RevenueApi
     {
         services.AddScoped<OpportunityService>();
         services.AddScoped<CustomerService>();
+        services.AddScoped<RevenueSetup>();
+        services.AddScoped<OpportunityImport>();
         services.AddAuthorizationBuilder()
             .AddPolicy(DealWritePolicy, p => p.AddAuthenticationSchemes(AuthSchemes.Api).RequireAuthenticatedUser()
                 .AddRequirements(new ScopeRequirement(Scopes.Ingest, [Roles.Admin, Roles.SalesManager, Roles.Sales])))
@@ -38,10 +40,29 @@ public static class RevenueApi
         o.MapPost("/{id:guid}/stage", MoveAsync).RequireAuthorization(DealWritePolicy)
             .WithSummary("Move to a stage. Lost needs lossReason; reopening a closed deal needs a note; Won makes the account a customer.");
 
+        o.MapPost("/import", ImportAsync).RequireAuthorization(DealWritePolicy)
+            .WithSummary("Import opportunity history from a CSV (multipart 'file' or text/csv): per-row errors, idempotent on externalId.");
+
         var a = api.MapGroup("/accounts").WithTags("Revenue");
         a.MapGet("/", ListAccountsAsync).RequireAuthorization(Policies.ScopeRead).WithSummary("Accounts the caller may read; customer=true for current customers.");
         a.MapGet("/{id:guid}", GetAccountAsync).RequireAuthorization(Policies.ScopeRead).WithSummary("An account: people, deals, revenue per currency, customer status.");
         a.MapPost("/{id:guid}/churn", ChurnAsync).RequireAuthorization(CustomerPolicy).WithSummary("Mark a customer churned, with a reason and a date.");
+
+        var s = api.MapGroup("").WithTags("Revenue settings");
+        s.MapGet("/settings/revenue", async (RevenueSetup setup, CancellationToken ct) => TypedResults.Ok(await setup.GetSettingsAsync(ct)))
+            .RequireAuthorization(Policies.ScopeRead).WithSummary("Reporting currency, workspace time zone, gross margin, weekly report schedule.");
+        s.MapPut("/settings/revenue", SaveSettingsAsync).RequireAuthorization(Policies.ScopeAdmin).WithSummary("Change the revenue settings (null fields stay).");
+        s.MapGet("/exchange-rates", async ([FromQuery] string? from, [FromQuery] string? to, [AsParameters] PageQuery page, RevenueSetup setup, CancellationToken ct) =>
+                TypedResults.Ok(await setup.ListRatesAsync(from, to, page.PageNumber, page.Size, ct)))
+            .RequireAuthorization(Policies.ScopeRead).WithSummary("Dated exchange rates, newest first; filters from, to.");
+        s.MapPost("/exchange-rates", AddRateAsync).RequireAuthorization(Policies.ScopeAdmin).WithSummary("Add a rate: one unit of 'from' is worth 'rate' units of 'to' from 'on'.");
+        s.MapDelete("/exchange-rates/{id:guid}", DeleteRateAsync).RequireAuthorization(Policies.ScopeAdmin).WithSummary("Delete a rate.");
+        s.MapPost("/exchange-rates/import", ImportRatesAsync).RequireAuthorization(Policies.ScopeAdmin)
+            .WithSummary("Import rates from a CSV with the columns date, from, to, rate (multipart 'file' or text/csv): per-row errors; an existing pair and date is replaced.");
+        s.MapGet("/sales-costs", async (RevenueSetup setup, CancellationToken ct) => TypedResults.Ok(await setup.ListCostsAsync(ct)))
+            .RequireAuthorization(Policies.ScopeRead).WithSummary("Monthly sales cost lines (counted in CAC).");
+        s.MapPost("/sales-costs", AddCostAsync).RequireAuthorization(Policies.ScopeAdmin).WithSummary("Add a sales cost line for a month.");
+        s.MapDelete("/sales-costs/{id:guid}", DeleteCostAsync).RequireAuthorization(Policies.ScopeAdmin).WithSummary("Delete a sales cost line.");
         return api;
     }
 
@@ -102,4 +123,79 @@ public static class RevenueApi
 
     private static async Task<Results<Ok<AccountView>, ProblemHttpResult, ValidationProblem>> ChurnAsync(Guid id, ChurnRequest body, CustomerService customers,
         HttpContext http, CancellationToken ct) => Result(await customers.ChurnAsync(http.User, id, body, ct));
+
+    // ---- settings, rates, costs, imports ----
+
+    private static Results<Ok<T>, Created<T>, ValidationProblem> Setup<T>(SetupOutcome<T> r, string? created = null) => r switch
+    {
+        { Errors: { } e } => TypedResults.ValidationProblem(e),
+        _ when created is not null => TypedResults.Created(created, r.Value!),
+        _ => TypedResults.Ok(r.Value!),
+    };
+
+    private static async Task<Results<Ok<RevenueSettingsView>, Created<RevenueSettingsView>, ValidationProblem>> SaveSettingsAsync(RevenueSettingsRequest body,
+        RevenueSetup setup, HttpContext http, CancellationToken ct) => Setup(await setup.SaveSettingsAsync(body, Actor.From(http.User).Name, ct));
+
+    private static async Task<Results<Ok<ExchangeRateView>, Created<ExchangeRateView>, ValidationProblem>> AddRateAsync(ExchangeRateRequest body,
+        RevenueSetup setup, CancellationToken ct)
+    {
+        var r = await setup.AddRateAsync(body, ct);
+        return Setup(r, r.Value is { } v ? $"/api/v1/exchange-rates/{v.Id}" : null);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteRateAsync(Guid id, RevenueSetup setup, CancellationToken ct) =>
+        await setup.DeleteRateAsync(id, ct) ? TypedResults.NoContent() : ApiConventions.NotFoundProblem($"No exchange rate with id {id}.");
+
+    private static async Task<Results<Ok<SalesCostView>, Created<SalesCostView>, ValidationProblem>> AddCostAsync(SalesCostRequest body,
+        RevenueSetup setup, CancellationToken ct)
+    {
+        var r = await setup.AddCostAsync(body, ct);
+        return Setup(r, r.Value is { } v ? $"/api/v1/sales-costs/{v.Id}" : null);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteCostAsync(Guid id, RevenueSetup setup, CancellationToken ct) =>
+        await setup.DeleteCostAsync(id, ct) ? TypedResults.NoContent() : ApiConventions.NotFoundProblem($"No sales cost with id {id}.");
+
+    /// <summary>The CSV of an upload: the <c>file</c> part of a multipart form, or the raw body; null with a field error otherwise.</summary>
+    private static async Task<(byte[]? Csv, ValidationProblem? Error)> CsvAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasFormContentType)
+        {
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync(ct);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                return (null, ApiConventions.FieldError("file", "The multipart body is malformed."));
+            }
+            if (form.Files.GetFile("file") is not { } file)
+                return (null, ApiConventions.FieldError("file", "The multipart body has no 'file' part."));
+            using var part = new MemoryStream();
+            await file.CopyToAsync(part, ct);
+            return (part.ToArray(), null);
+        }
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, ct);
+        return body.Length == 0 ? (null, ApiConventions.FieldError("file", "Send a CSV file (multipart 'file' part or a text/csv body).")) : (body.ToArray(), null);
+    }
+
+    private static async Task<Results<Ok<CsvImportResult>, Created<CsvImportResult>, ValidationProblem>> ImportRatesAsync(HttpRequest request, RevenueSetup setup,
+        CancellationToken ct)
+    {
+        var (csv, error) = await CsvAsync(request, ct);
+        if (error is not null)
+            return error;
+        return Setup(await setup.ImportRatesAsync(csv!, ct));
+    }
+
+    private static async Task<Results<Ok<CsvImportResult>, Created<CsvImportResult>, ValidationProblem>> ImportAsync(HttpRequest request, OpportunityImport import,
+        HttpContext http, CancellationToken ct)
+    {
+        var (csv, error) = await CsvAsync(request, ct);
+        if (error is not null)
+            return error;
+        return Setup(await import.ImportAsync(http.User, csv!, ct));
+    }
 }
