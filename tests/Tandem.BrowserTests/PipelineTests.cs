@@ -35,7 +35,13 @@ public sealed class PipelineTests(PipelineAppFixture app) : BrowserTest<Pipeline
         var id = await card.GetAttributeAsync("data-deal");
         await ScreenshotAsync(page);
 
-        await card.DragToAsync(page.GetByTestId("zone-Won"));
+        // MudBlazor's drop zones follow HTML5 drag events sent to the server: press, move over the target twice (dragenter, dragover), release.
+        var won = page.GetByTestId("zone-Won");
+        await card.HoverAsync();
+        await page.Mouse.DownAsync();
+        await won.HoverAsync(new() { Position = new() { X = 40, Y = 40 } });
+        await won.HoverAsync(new() { Position = new() { X = 60, Y = 60 } });
+        await page.Mouse.UpAsync();
         var reason = page.GetByRole(AriaRole.Combobox, new() { Name = "Why it was won" });
         await Expect(reason).ToBeVisibleAsync();
         await reason.ClickAsync();
