@@ -53,6 +53,7 @@ builder.Services.AddNotifications(builder.Configuration);
 builder.Services.AddOutboundWebhooks(builder.Configuration);
 builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddFeedback(builder.Configuration);
+builder.Services.AddRevenue();
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -109,6 +110,7 @@ api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();
 api.MapRevenueReportsApi();
+api.MapRevenueApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -37,6 +37,7 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
         [typeof(Activity)] = c => new Activity { LeadId = c.LeadId, Type = ActivityType.PageView, OccurredAt = c.Now, CreatedAt = c.Now, Url = "https://a.example/" },
         [typeof(StageTransition)] = c => new StageTransition { LeadId = c.LeadId, To = LifecycleStage.Mql, At = c.Now, ByRule = "test" },
         [typeof(Deal)] = c => new Deal { Name = "Deal", LeadId = c.LeadId, Amount = 10, CreatedAt = c.Now },
+        [typeof(DealStageChange)] = c => new DealStageChange { DealId = ((Deal)c.Parents[typeof(Deal)]).Id, To = DealStage.Qualification, At = c.Now },
         [typeof(BantAssessment)] = c => new BantAssessment { LeadId = c.LeadId, Budget = true, BudgetNote = "ok", At = c.Now },
         [typeof(Tandem.Features.Feedback.LeadRating)] = c => new Tandem.Features.Feedback.LeadRating
         {

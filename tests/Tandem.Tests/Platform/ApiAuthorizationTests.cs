@@ -133,6 +133,24 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("POST", "/api/v1/campaigns/{id:guid}/resume", Scopes.Ingest),
+        ("GET", "/api/v1/opportunities/", Scopes.Read),
+        ("GET", "/api/v1/opportunities/{id:guid}", Scopes.Read),
+        ("POST", "/api/v1/opportunities/", Scopes.Ingest),
+        ("PATCH", "/api/v1/opportunities/{id:guid}", Scopes.Ingest),
+        ("POST", "/api/v1/opportunities/{id:guid}/stage", Scopes.Ingest),
+        ("GET", "/api/v1/accounts/", Scopes.Read),
+        ("GET", "/api/v1/accounts/{id:guid}", Scopes.Read),
+        ("POST", "/api/v1/accounts/{id:guid}/churn", Scopes.Ingest),
+        ("POST", "/api/v1/opportunities/import", Scopes.Ingest),
+        ("GET", "/api/v1/settings/revenue", Scopes.Read),
+        ("PUT", "/api/v1/settings/revenue", Scopes.Admin),
+        ("GET", "/api/v1/exchange-rates", Scopes.Read),
+        ("POST", "/api/v1/exchange-rates", Scopes.Admin),
+        ("DELETE", "/api/v1/exchange-rates/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/exchange-rates/import", Scopes.Admin),
+        ("GET", "/api/v1/sales-costs", Scopes.Read),
+        ("POST", "/api/v1/sales-costs", Scopes.Admin),
+        ("DELETE", "/api/v1/sales-costs/{id:guid}", Scopes.Admin),
     ];
 
     /// <summary>
@@ -171,6 +189,11 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reject"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/work-status"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/rating"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/opportunities/"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["PATCH /api/v1/opportunities/{id:guid}"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/opportunities/{id:guid}/stage"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        ["POST /api/v1/accounts/{id:guid}/churn"] = [Roles.Admin, Roles.SalesManager],
+        ["POST /api/v1/opportunities/import"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
     };
 
     [Fact]

@@ -54,6 +54,38 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.Equal(5, reps);
         Assert.Equal(0, futureTransitions);
 
+        // The revenue side: stage history for every deal, catalogue reasons, two more currencies with their rates, customers,
+        // renewals and upsells, one churn, the settings row, a goal for the current quarter and monthly sales costs.
+        var revenue = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            var quarter = new DateOnly(today.Year, (today.Month - 1) / 3 * 3 + 1, 1);
+            return new
+            {
+                Currencies = await db.Deals.Select(d => d.Currency).Distinct().ToListAsync(),
+                DealsWithoutHistory = await db.Deals.CountAsync(d => !db.Set<DealStageChange>().Any(c => c.DealId == d.Id)),
+                LostWithoutReason = await db.Deals.CountAsync(d => d.Status == DealStatus.Lost && d.LossReason == null),
+                Kinds = await db.Deals.Select(d => d.Kind).Distinct().ToListAsync(),
+                RateCurrencies = await db.Set<ExchangeRate>().Select(r => r.FromCurrency).Distinct().ToListAsync(),
+                Customers = await db.Accounts.CountAsync(a => a.CustomerSince != null && a.ChurnedAt == null),
+                Churned = await db.Accounts.CountAsync(a => a.ChurnedAt != null),
+                Settings = await db.RevenueSettings.CountAsync(),
+                Goal = await db.Set<RevenueGoal>().AnyAsync(g => g.StartsOn == quarter && g.Period == GoalPeriod.Quarter),
+                Costs = await db.Set<SalesCost>().CountAsync(),
+            };
+        });
+        Assert.Equal(["CHF", "EUR", "GBP"], revenue.Currencies.Order(StringComparer.Ordinal));
+        Assert.Equal(0, revenue.DealsWithoutHistory);
+        Assert.Equal(0, revenue.LostWithoutReason);
+        Assert.Equal([DealKind.NewBusiness, DealKind.Renewal, DealKind.Upsell], revenue.Kinds.Order());
+        Assert.Equal(["CHF", "GBP"], revenue.RateCurrencies.Order(StringComparer.Ordinal));
+        Assert.True(revenue.Customers > 0);
+        Assert.Equal(1, revenue.Churned);
+        Assert.Equal(1, revenue.Settings);
+        Assert.True(revenue.Goal);
+        Assert.InRange(revenue.Costs, 3, 6);
+
         // Recent traffic went through the real capture paths: the web form, the Typeform webhook and a CSV import.
         var capture = summary.Capture;
         Assert.Equal(60, capture.FormSubmissions);

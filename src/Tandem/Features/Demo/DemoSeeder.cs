@@ -95,6 +95,7 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
 
             var builder = new DemoDataBuilder(now, users);
             var data = builder.Build();
+            var revenue = DemoRevenue.Build(data, now);
             var teams = new DemoTeams(Ids.New(), Ids.New());
             var handoff = DemoHandoffHistory.Build(data, users, teams, now);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -108,6 +109,12 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             await InsertAsync(data.Activities, ct);
             await InsertAsync(data.Transitions, ct);
             await InsertAsync(data.Deals, ct);
+            await InsertAsync(revenue.ExtraDeals, ct);
+            await InsertAsync(revenue.Changes, ct);
+            await InsertAsync(revenue.Rates, ct);
+            await InsertAsync(revenue.SalesCosts, ct);
+            await InsertAsync([revenue.Goal], ct);
+            await InsertAsync([revenue.Settings], ct);
             await InsertAsync(handoff.Assignments, ct);
             await InsertAsync(handoff.Timers, ct);
             SeedOutboundWebhook(now);

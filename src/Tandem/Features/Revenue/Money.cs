@@ -1,44 +1,7 @@
-using System.Globalization;
 using Microsoft.EntityFrameworkCore;
 using Tandem.Data;
 
 namespace Tandem.Features.Revenue;
-
-/// <summary>ISO 4217 currency codes known to the platform (from .NET's region data, plus a few without a region of their own).</summary>
-public static class Currencies
-{
-    private static readonly HashSet<string> Known = BuildKnown();
-
-    public static bool IsKnown(string? code) => code is { Length: 3 } && Known.Contains(code);
-
-    /// <summary>The code trimmed and upper-cased when it is a known ISO 4217 code; else null.</summary>
-    public static string? Normalize(string? code)
-    {
-        var c = code?.Trim().ToUpperInvariant();
-        return IsKnown(c) ? c : null;
-    }
-
-    public static IReadOnlyCollection<string> All => Known;
-
-    private static HashSet<string> BuildKnown()
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal) { "EUR", "USD", "GBP", "CHF", "JPY", "CNY", "XAF", "XOF", "XPF" };
-        foreach (var culture in CultureInfo.GetCultures(CultureTypes.SpecificCultures))
-        {
-            try
-            {
-                var region = new RegionInfo(culture.Name);
-                if (region.ISOCurrencySymbol is { Length: 3 } iso && iso.All(char.IsAsciiLetterUpper))
-                    set.Add(iso);
-            }
-            catch (ArgumentException)
-            {
-                // A culture without a region: nothing to add.
-            }
-        }
-        return set;
-    }
-}
 
 /// <summary>An amount that could not be converted: no exchange rate between its currency and the reporting currency.</summary>
 public sealed record Unconverted(string Currency, decimal Amount, int Count);
