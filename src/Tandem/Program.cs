@@ -54,6 +54,7 @@ builder.Services.AddOutboundWebhooks(builder.Configuration);
 builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddFeedback(builder.Configuration);
 builder.Services.AddRevenue();
+builder.Services.AddGoals();
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -110,6 +111,7 @@ api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();
 api.MapRevenueReportsApi();
+api.MapGoalsApi();
 api.MapRevenueApi();
 app.MapCaptureChannels(api);
 
