@@ -129,6 +129,10 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("POST", "/api/v1/campaigns/{id:guid}/resume", Scopes.Ingest),
+        ("POST", "/api/v1/leads/{id:guid}/disputes", Scopes.Ingest),
+        ("GET", "/api/v1/leads/{id:guid}/disputes", Scopes.Read),
+        ("GET", "/api/v1/disputes/", Scopes.Read),
+        ("POST", "/api/v1/disputes/{id:guid}/resolve", Scopes.Ingest),
     ];
 
     /// <summary>
@@ -167,6 +171,9 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/reject"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/work-status"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/leads/{id:guid}/rating"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        // Both teams open disputes and resolve the other side's (which side is checked per dispute).
+        ["POST /api/v1/leads/{id:guid}/disputes"] = [.. Roles.All],
+        ["POST /api/v1/disputes/{id:guid}/resolve"] = [.. Roles.All],
     };
 
     [Fact]

@@ -24,6 +24,7 @@ public static class FeedbackApi
         services.Configure<FeedbackOptions>(configuration.GetSection("Tandem:Feedback"));
         services.AddSingleton<FeedbackService>();
         services.AddSingleton<IDispositionListener>(sp => sp.GetRequiredService<FeedbackService>());
+        services.AddScoped<DisputeService>();
         return services;
     }
 
@@ -34,6 +35,16 @@ public static class FeedbackApi
             .WithSummary("Rate a lead 1–5 (and the meeting 1–5) with an optional comment; the author may change it for 48 hours.");
         leads.MapGet("/{id:guid}/ratings", RatingsAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read)
             .WithSummary("The reps' ratings of a lead.");
+
+        leads.MapPost("/{id:guid}/disputes", OpenDisputeAsync).RequireAuthorization(Policies.LeadStage).RequireLeadAccess(LeadRight.Read)
+            .WithSummary("Contest the last verdict on a lead with a comment: marketing a rejection, sales an MQL it received (the kind follows from the caller's side).");
+        leads.MapGet("/{id:guid}/disputes", LeadDisputesAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read)
+            .WithSummary("The disputes on a lead, newest first.");
+        var disputes = api.MapGroup("/disputes").WithTags("Feedback");
+        disputes.MapGet("/", DisputesAsync).RequireAuthorization(Policies.ScopeRead)
+            .WithSummary("Disputes, newest first (status = open | upheld | overturned; take up to 500).");
+        disputes.MapPost("/{id:guid}/resolve", ResolveDisputeAsync).RequireAuthorization(Policies.LeadStage)
+            .WithSummary("Resolve a dispute as upheld or overturned with a note: a sales manager resolves marketing's, marketing resolves sales'.");
 
         var reports = api.MapGroup("/reports").RequireAuthorization(Policies.ScopeRead).WithTags("Feedback");
         reports.MapGet("/lead-quality", ScorecardAsync)
@@ -65,6 +76,46 @@ public static class FeedbackApi
 
     private static async Task<Ok<List<RatingView>>> RatingsAsync(Guid id, TandemDb db, TimeProvider clock, CancellationToken ct) =>
         TypedResults.Ok(await Ratings.ListAsync(db, id, clock.GetUtcNow(), ct));
+
+    private static Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult> DisputeResult(DisputeOutcome o, string what, bool created)
+    {
+        if (o.NotFound)
+            return ApiConventions.NotFoundProblem(what);
+        if (o.Forbidden is { } why)
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: why);
+        if (o.Errors is not null)
+            return TypedResults.ValidationProblem(o.Errors);
+        return created ? TypedResults.Created($"/api/v1/leads/{o.Value!.LeadId}/disputes", o.Value) : TypedResults.Ok(o.Value!);
+    }
+
+    private static async Task<Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult>> OpenDisputeAsync(Guid id, DisputeRequest body,
+        HttpContext http, DisputeService disputes, CancellationToken ct) =>
+        DisputeResult(await disputes.OpenAsync(id, body, http.User, ct), $"No lead with id {id}.", created: true);
+
+    private static async Task<Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult>> ResolveDisputeAsync(Guid id,
+        ResolveDisputeRequest body, HttpContext http, DisputeService disputes, CancellationToken ct) =>
+        DisputeResult(await disputes.ResolveAsync(id, body, http.User, ct), $"No dispute with id {id}.", created: false);
+
+    private static async Task<Ok<List<DisputeView>>> LeadDisputesAsync(Guid id, TandemDb db, CancellationToken ct) =>
+        TypedResults.Ok(await DisputeService.ListAsync(db, id, null, 500, ct));
+
+    private static async Task<Results<Ok<List<DisputeView>>, ValidationProblem>> DisputesAsync(string? status, int? take, TandemDb db, CancellationToken ct)
+    {
+        DisputeStatus? s = null;
+        var errors = new FieldErrors();
+        if (!string.IsNullOrWhiteSpace(status))
+        {
+            if (Enum.TryParse<DisputeStatus>(status.Trim(), true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(status, out _))
+                s = parsed;
+            else
+                errors.Add("status", "One of: open, upheld, overturned.");
+        }
+        if (take is < 1 or > 500)
+            errors.Add("take", "From 1 to 500.");
+        if (errors.Any)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await DisputeService.ListAsync(db, null, s, take ?? 100, ct));
+    }
 
     /// <summary>Parses the scorecard's query; field errors for an unknown grouping, a bad or reversed or too long period.</summary>
     public static (ScorecardBy By, DateOnly From, DateOnly To, List<Guid> Campaigns, Dictionary<string, string[]>? Errors) ParseQuery(string? by, string? from,
