@@ -77,6 +77,31 @@ public sealed class DisputeService(HandoffService handoff, ILeadAccess access, N
         _ => null,
     };
 
+    /// <summary>The dispute the caller could open on the lead now (the page shows the form only then), or null.</summary>
+    public async Task<DisputeKind?> OpenableKindAsync(Guid leadId, ClaimsPrincipal user, CancellationToken ct)
+    {
+        var db = Db;
+        var lead = await db.Leads.AsNoTracking().FirstOrDefaultAsync(l => l.Id == leadId, ct);
+        if (lead is null || await db.Set<Dispute>().AnyAsync(d => d.LeadId == leadId && d.Status == DisputeStatus.Open, ct))
+            return null;
+        var last = await LastDispositionAsync(db, leadId, ct);
+        foreach (var kind in KindsFor(user))
+        {
+            if (await WhyNotAsync(db, lead, kind, last, ct) is not null)
+                continue;
+            if (kind == DisputeKind.SalesContestsMql && await access.AllowsAsync(db, await access.ScopeAsync(user, ct), leadId, LeadRight.Work, ct) != true)
+                continue;
+            return kind;
+        }
+        return null;
+    }
+
+    /// <summary>Whether the caller may resolve this open dispute (the other side; for marketing's dispute, a manager of the lead's team).</summary>
+    public async Task<bool> MayResolveAsync(Dispute dispute, ClaimsPrincipal user, CancellationToken ct) =>
+        dispute.Status == DisputeStatus.Open && MayResolve(user, dispute.Kind)
+        && (dispute.Kind != DisputeKind.MarketingContestsRejection || user.IsInRole(Roles.Admin) || user.Identity?.AuthenticationType == AuthSchemes.ApiKey
+            || await access.AllowsAsync(Db, await access.ScopeAsync(user, ct), dispute.LeadId, LeadRight.Work, ct) == true);
+
     public async Task<DisputeOutcome> OpenAsync(Guid leadId, DisputeRequest body, ClaimsPrincipal user, CancellationToken ct)
     {
         var db = Db;
@@ -176,8 +201,7 @@ public sealed class DisputeService(HandoffService handoff, ILeadAccess access, N
         if (!MayResolve(user, dispute.Kind))
             return new(Forbidden: dispute.Kind == DisputeKind.MarketingContestsRejection
                 ? "A sales manager resolves marketing's dispute of a rejection." : "Marketing resolves sales' dispute of an MQL.");
-        if (dispute.Kind == DisputeKind.MarketingContestsRejection && !user.IsInRole(Roles.Admin) && user.Identity?.AuthenticationType != AuthSchemes.ApiKey
-            && await access.AllowsAsync(db, await access.ScopeAsync(user, ct), dispute.LeadId, LeadRight.Work, ct) != true)
+        if (dispute.Status == DisputeStatus.Open && !await MayResolveAsync(dispute, user, ct))
             return new(Forbidden: "This lead belongs to another team: its manager resolves the dispute.");
         if (dispute.Status != DisputeStatus.Open)
             errors.Add("status", $"This dispute is already resolved ({dispute.Status.ToString().ToLowerInvariant()}).");
