@@ -133,6 +133,7 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/leads/{id:guid}/disputes", Scopes.Read),
         ("GET", "/api/v1/disputes/", Scopes.Read),
         ("POST", "/api/v1/disputes/{id:guid}/resolve", Scopes.Ingest),
+        ("GET", "/api/v1/qualification/evidence", Scopes.Read),
     ];
 
     /// <summary>

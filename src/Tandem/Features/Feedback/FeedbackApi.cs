@@ -46,6 +46,9 @@ public static class FeedbackApi
         disputes.MapPost("/{id:guid}/resolve", ResolveDisputeAsync).RequireAuthorization(Policies.LeadStage)
             .WithSummary("Resolve a dispute as upheld or overturned with a note: a sales manager resolves marketing's, marketing resolves sales'.");
 
+        api.MapGroup("/qualification").WithTags("Feedback").MapGet("/evidence", EvidenceAsync).RequireAuthorization(Policies.ScopeRead)
+            .WithSummary("Evidence per scoring rule of the active definition: the dispositioned leads (last 10,000 verdicts) each rule scored, their acceptance rate and mean lead rating, against those it did not score.");
+
         var reports = api.MapGroup("/reports").RequireAuthorization(Policies.ScopeRead).WithTags("Feedback");
         reports.MapGet("/lead-quality", ScorecardAsync)
             .WithSummary("Lead-quality scorecard: leads created in the period, by campaign | channel | source | persona | campaignOwner (from, to as YYYY-MM-DD; campaignIds to compare).");
@@ -116,6 +119,9 @@ public static class FeedbackApi
             return TypedResults.ValidationProblem(errors.ToDictionary());
         return TypedResults.Ok(await DisputeService.ListAsync(db, null, s, take ?? 100, ct));
     }
+
+    private static async Task<Ok<RuleEvidenceReport>> EvidenceAsync(TandemDb db, Qualification.ActiveDefinition active, CancellationToken ct) =>
+        TypedResults.Ok(await RuleEvidence.ComputeAsync(db, active, ct));
 
     /// <summary>Parses the scorecard's query; field errors for an unknown grouping, a bad or reversed or too long period.</summary>
     public static (ScorecardBy By, DateOnly From, DateOnly To, List<Guid> Campaigns, Dictionary<string, string[]>? Errors) ParseQuery(string? by, string? from,
