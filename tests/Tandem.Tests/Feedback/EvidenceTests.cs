@@ -132,6 +132,104 @@ public abstract class EvidenceTests(DatabaseProvider provider)
         Assert.Contains(report.Rules, r => r.Scored.Leads > 0 && r.NotScored.Leads > 0);
         Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateApiClient().GetAsync("/api/v1/qualification/evidence", Ct)).StatusCode);
     }
+    [Fact]
+    public async Task TheWeeklyTrendEqualsAPlainComputationPerCampaignAndIsoWeek()
+    {
+        await using var app = await TandemApp.CreateAsync(provider, new Dictionary<string, string?>
+        {
+            ["Tandem:Notifications:RunDispatcher"] = "false",
+            ["Tandem:Handoff:PollMilliseconds"] = "3600000",
+        });
+        var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin, Scopes.Ingest, Scopes.Read));
+        var random = new Random(41);
+        // Monday 2026-11-02 to Sunday 2026-12-13: six ISO weeks (W45–W50); events land before, inside and after the period.
+        var from = new DateOnly(2026, 11, 4);
+        var to = new DateOnly(2026, 12, 10);
+        var t0 = new DateTimeOffset(2026, 10, 20, 0, 0, 0, TimeSpan.Zero);
+        var events = new List<(Guid Campaign, string Kind, DateTimeOffset At, int Value)>();
+        var campaigns = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            var ids = new List<Guid>();
+            foreach (var name in new[] { "Alpha", "Beta", "Gamma" })
+            {
+                var c = new Tandem.Features.Campaigns.Campaign { Name = name, Channel = Tandem.Features.Campaigns.Channel.Email, CreatedAt = t0 };
+                db.Campaigns.Add(c);
+                ids.Add(c.Id);
+            }
+            DateTimeOffset Any() => t0.AddMinutes(random.Next(0, 60 * 24 * 63));
+            for (var i = 0; i < 150; i++)
+            {
+                var campaign = ids[random.Next(ids.Count)];
+                var created = Any();
+                var lead = new Lead { Email = $"t{i}@trend.example", FirstCampaignId = campaign, Stage = LifecycleStage.Lead, CreatedAt = created, UpdatedAt = created, StageChangedAt = created };
+                db.Leads.Add(lead);
+                events.Add((campaign, "lead", created, 0));
+                if (random.Next(3) == 0)
+                    continue;
+                var mql = created.AddHours(random.Next(1, 200));
+                var mqlTimes = new[] { mql, mql.AddDays(random.Next(1, 20)) }.Take(random.Next(1, 3)).ToList(); // a second entry does not count
+                foreach (var at in mqlTimes)
+                    db.StageTransitions.Add(new StageTransition { LeadId = lead.Id, From = LifecycleStage.Lead, To = LifecycleStage.Mql, At = at, ByRule = "test" });
+                events.Add((campaign, "mql", mqlTimes.Min(), 0));
+                foreach (var _ in Enumerable.Range(0, random.Next(0, 3)))
+                {
+                    var at = mql.AddHours(random.Next(1, 300));
+                    var accepted = random.Next(2) == 0;
+                    db.StageTransitions.Add(new StageTransition
+                    {
+                        LeadId = lead.Id,
+                        From = LifecycleStage.Mql,
+                        To = accepted ? LifecycleStage.Sql : LifecycleStage.Recycled,
+                        At = at,
+                        ByRule = accepted ? DispositionRules.Accept : DispositionRules.Reject("Student"),
+                    });
+                    events.Add((campaign, accepted ? "accepted" : "rejected", at, 0));
+                }
+                if (random.Next(2) == 0)
+                {
+                    var at = mql.AddHours(random.Next(1, 300));
+                    var quality = random.Next(1, 6);
+                    db.Set<LeadRating>().Add(new LeadRating { LeadId = lead.Id, ByUserId = Guid.CreateVersion7(), ByName = "rep", LeadQuality = quality, CreatedAt = at, UpdatedAt = at });
+                    events.Add((campaign, "rating", at, quality));
+                }
+            }
+            await db.SaveChangesAsync(Ct);
+            return ids;
+        });
+
+        var report = await admin.GetFromJsonAsync<LeadQualityTrendReport>(
+            $"/api/v1/reports/lead-quality/trend?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&campaignIds={campaigns[0]},{campaigns[1]}", TandemApp.ApiJson, Ct);
+        Assert.Equal(new DateOnly(2026, 11, 2), report!.From);
+        Assert.Equal(new DateOnly(2026, 12, 13), report.To);
+        Assert.Equal([campaigns[0].ToString(), campaigns[1].ToString()], report.Series.Select(s => s.Key));
+        Assert.Equal(["Alpha", "Beta"], report.Series.Select(s => s.Name));
+        foreach (var series in report.Series)
+        {
+            Assert.Equal(["2026-W45", "2026-W46", "2026-W47", "2026-W48", "2026-W49", "2026-W50"], series.Weeks.Select(w => w.Week));
+            foreach (var week in series.Weeks)
+            {
+                var startsAt = new DateTimeOffset(week.WeekStart.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+                var inWeek = events.Where(e => e.Campaign.ToString() == series.Key && e.At >= startsAt && e.At < startsAt.AddDays(7)).ToList();
+                int Count(string kind) => inWeek.Count(e => e.Kind == kind);
+                var accepted = Count("accepted");
+                var dispositioned = accepted + Count("rejected");
+                var ratings = inWeek.Where(e => e.Kind == "rating").Select(e => e.Value).ToList();
+                Assert.Equal(System.Globalization.ISOWeek.GetWeekOfYear(startsAt.UtcDateTime), int.Parse(week.Week[^2..], System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal((Count("lead"), Count("mql"), accepted, Count("rejected"), dispositioned == 0 ? (decimal?)null : Math.Round((decimal)accepted / dispositioned, 4),
+                        ratings.Count, ratings.Count == 0 ? (decimal?)null : Math.Round((decimal)ratings.Sum() / ratings.Count, 2)),
+                    (week.Leads, week.Mqls, week.Accepted, week.Rejected, week.AcceptanceRate, week.Ratings, week.MeanRating));
+            }
+        }
+        Assert.True(report.Series.Sum(s => s.Weeks.Sum(w => w.Accepted + w.Rejected)) > 0);
+        var all = await admin.GetFromJsonAsync<LeadQualityTrendReport>($"/api/v1/reports/lead-quality/trend?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}", TandemApp.ApiJson, Ct);
+        var inPeriod = events.Where(e => e.Kind == "lead" && e.At >= new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero) && e.At < new DateTimeOffset(2026, 12, 14, 0, 0, 0, TimeSpan.Zero));
+        Assert.Equal(inPeriod.Count(), Assert.Single(all!.Series).Weeks.Sum(w => w.Leads));
+        var csv = await admin.GetStringAsync($"/api/v1/reports/lead-quality/trend.csv?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&campaignIds={campaigns[0]}", Ct);
+        Assert.Equal(7, csv.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var tooMany = await admin.GetAsync($"/api/v1/reports/lead-quality/trend?campaignIds={string.Join(',', Enumerable.Range(0, 6).Select(_ => Guid.CreateVersion7()))}", Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+    }
 }
 
 public sealed class EvidenceOnSqlite() : EvidenceTests(DatabaseProvider.Sqlite);

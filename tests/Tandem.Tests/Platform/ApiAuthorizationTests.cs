@@ -134,6 +134,8 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/disputes/", Scopes.Read),
         ("POST", "/api/v1/disputes/{id:guid}/resolve", Scopes.Ingest),
         ("GET", "/api/v1/qualification/evidence", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality/trend", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality/trend.csv", Scopes.Read),
     ];
 
     /// <summary>

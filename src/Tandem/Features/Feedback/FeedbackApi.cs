@@ -53,6 +53,9 @@ public static class FeedbackApi
         reports.MapGet("/lead-quality", ScorecardAsync)
             .WithSummary("Lead-quality scorecard: leads created in the period, by campaign | channel | source | persona | campaignOwner (from, to as YYYY-MM-DD; campaignIds to compare).");
         reports.MapGet("/lead-quality.csv", ScorecardCsvAsync).WithSummary("The lead-quality scorecard as CSV.");
+        reports.MapGet("/lead-quality/trend", TrendAsync)
+            .WithSummary("Weekly trend (ISO weeks) per campaign: leads, MQLs, verdicts and acceptance rate, ratings and mean rating (from, to; campaignIds: up to five, none = all leads).");
+        reports.MapGet("/lead-quality/trend.csv", TrendCsvAsync).WithSummary("The weekly trend as CSV.");
 
         var campaigns = api.MapGroup("/campaigns").WithTags("Feedback");
         campaigns.MapGet("/{id:guid}/guard", GuardAsync).RequireAuthorization(Policies.ScopeRead)
@@ -118,6 +121,26 @@ public static class FeedbackApi
         if (errors.Any)
             return TypedResults.ValidationProblem(errors.ToDictionary());
         return TypedResults.Ok(await DisputeService.ListAsync(db, null, s, take ?? 100, ct));
+    }
+
+    private static async Task<Results<Ok<LeadQualityTrendReport>, ValidationProblem>> TrendAsync(string? from, string? to, string? campaignIds, TandemDb db,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var q = ParseQuery(null, from, to, campaignIds, clock.GetUtcNow());
+        if (q.Errors is not null)
+            return TypedResults.ValidationProblem(q.Errors);
+        return TypedResults.Ok(await LeadQualityTrend.ComputeAsync(db, q.From, q.To, q.Campaigns, ct));
+    }
+
+    private static async Task<Results<FileContentHttpResult, ValidationProblem>> TrendCsvAsync(string? from, string? to, string? campaignIds, TandemDb db,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var q = ParseQuery(null, from, to, campaignIds, clock.GetUtcNow());
+        if (q.Errors is not null)
+            return TypedResults.ValidationProblem(q.Errors);
+        var report = await LeadQualityTrend.ComputeAsync(db, q.From, q.To, q.Campaigns, ct);
+        return TypedResults.File(System.Text.Encoding.UTF8.GetBytes(LeadQualityTrend.ToCsv(report)), "text/csv; charset=utf-8",
+            $"lead-quality-trend-{report.From:yyyyMMdd}-{report.To:yyyyMMdd}.csv");
     }
 
     private static async Task<Ok<RuleEvidenceReport>> EvidenceAsync(TandemDb db, Qualification.ActiveDefinition active, CancellationToken ct) =>
