@@ -272,4 +272,34 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
             await manager.Context.CloseAsync();
         }
     });
+
+    [Fact]
+    public Task RepRatesInOneClickAndTheMarketerComparesCampaigns() => RunAsync(async page =>
+    {
+        var (email, password) = App.Login("Sales rep");
+        await Ui.SignInAsync(page, email, password);
+        await page.GotoAsync("/inbox");
+        await Ui.WaitForCircuitAsync(page);
+        var row = page.GetByTestId("inbox-row").First;
+        await Expect(row).ToBeVisibleAsync();
+        // The second star of the row's rating: one click, the same rule as the lead page.
+        await row.GetByTestId("inbox-rate").Locator("label, .mud-rating-item").Nth(1).ClickAsync();
+        await Expect(page.GetByTestId("inbox-message")).ToContainTextAsync("Lead rated 2/5");
+        await page.Context.ClearCookiesAsync();
+
+        var (marketer, marketerPassword) = App.Login("Marketing");
+        await Ui.SignInAsync(page, marketer, marketerPassword);
+        await page.GotoAsync("/reports/lead-quality");
+        await Ui.WaitForCircuitAsync(page);
+        await Expect(page.GetByTestId("quality-table")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("quality-disputes")).ToBeVisibleAsync();
+        await page.GetByTestId("quality-compare").ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/reports/lead-quality/compare\\?ids="));
+        await Ui.WaitForCircuitAsync(page);
+        await Expect(page.GetByTestId("compare-table")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("trend-chart")).ToBeVisibleAsync();
+        await Input(page, "trend-as-table").CheckAsync(new() { Force = true });
+        await Expect(page.GetByTestId("trend-table")).ToBeVisibleAsync();
+        await ScreenshotAsync(page);
+    });
 }

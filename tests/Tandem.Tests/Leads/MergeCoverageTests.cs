@@ -48,6 +48,14 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
             CreatedAt = c.Now,
             UpdatedAt = c.Now,
         },
+        [typeof(Tandem.Features.Feedback.Dispute)] = c => new Tandem.Features.Feedback.Dispute
+        {
+            LeadId = c.LeadId,
+            Kind = Tandem.Features.Feedback.DisputeKind.MarketingContestsRejection,
+            Comment = "a fit",
+            OpenedByName = "marketer",
+            OpenedAt = c.Now,
+        },
         [typeof(Assignment)] = c => new Assignment
         {
             LeadId = c.LeadId,

@@ -151,6 +151,13 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/sales-costs", Scopes.Read),
         ("POST", "/api/v1/sales-costs", Scopes.Admin),
         ("DELETE", "/api/v1/sales-costs/{id:guid}", Scopes.Admin),
+        ("POST", "/api/v1/leads/{id:guid}/disputes", Scopes.Ingest),
+        ("GET", "/api/v1/leads/{id:guid}/disputes", Scopes.Read),
+        ("GET", "/api/v1/disputes/", Scopes.Read),
+        ("POST", "/api/v1/disputes/{id:guid}/resolve", Scopes.Ingest),
+        ("GET", "/api/v1/qualification/evidence", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality/trend", Scopes.Read),
+        ("GET", "/api/v1/reports/lead-quality/trend.csv", Scopes.Read),
     ];
 
     /// <summary>
@@ -194,6 +201,9 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ["POST /api/v1/opportunities/{id:guid}/stage"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
         ["POST /api/v1/accounts/{id:guid}/churn"] = [Roles.Admin, Roles.SalesManager],
         ["POST /api/v1/opportunities/import"] = [Roles.Admin, Roles.SalesManager, Roles.Sales],
+        // Both teams open disputes and resolve the other side's (which side is checked per dispute).
+        ["POST /api/v1/leads/{id:guid}/disputes"] = [.. Roles.All],
+        ["POST /api/v1/disputes/{id:guid}/resolve"] = [.. Roles.All],
     };
 
     [Fact]

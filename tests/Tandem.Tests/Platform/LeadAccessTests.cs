@@ -38,6 +38,9 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/merge"] = LeadRight.MoveStage,
         ["POST /api/v1/leads/{id:guid}/rating"] = LeadRight.Work,
         ["GET /api/v1/leads/{id:guid}/ratings"] = LeadRight.Read,
+        // Marketing reads every lead and contests rejections; a rep's dispute of an MQL also needs Work (checked inside, 403).
+        ["POST /api/v1/leads/{id:guid}/disputes"] = LeadRight.Read,
+        ["GET /api/v1/leads/{id:guid}/disputes"] = LeadRight.Read,
     };
 
     /// <summary>A body each route accepts far enough to reach its record check (the check runs first).</summary>
@@ -150,7 +153,7 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         var failures = new List<string>();
         // Reads first, then actions that change nothing another action needs (a touch, a work status), then the ones that end the MQL last.
         string[] order = ["GET /api/v1/leads/{id:guid}", "GET /api/v1/leads/{id:guid}/score", "GET /api/v1/leads/{id:guid}/assignments",
-            "GET /api/v1/leads/{id:guid}/ratings", "POST /api/v1/leads/{id:guid}/touches", "POST /api/v1/leads/{id:guid}/work-status",
+            "GET /api/v1/leads/{id:guid}/ratings", "GET /api/v1/leads/{id:guid}/disputes", "POST /api/v1/leads/{id:guid}/touches", "POST /api/v1/leads/{id:guid}/work-status",
             "POST /api/v1/leads/{id:guid}/rating"];
         foreach (var route in order)
         {

@@ -15,7 +15,7 @@ using Tandem.Tests.Platform;
 
 namespace Tandem.Tests.Revenue;
 
-/// <summary>Opportunities through the API: the path SQL → opportunity → won customer, losses, reversals, rights and bad input (decision 010c).</summary>
+/// <summary>Opportunities through the API: the path SQL → opportunity → won customer, losses, reversals, rights and bad input (decision 018).</summary>
 public abstract class OpportunityTests(DatabaseProvider provider)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -24,6 +24,7 @@ public static class FeedbackApi
         services.Configure<FeedbackOptions>(configuration.GetSection("Tandem:Feedback"));
         services.AddSingleton<FeedbackService>();
         services.AddSingleton<IDispositionListener>(sp => sp.GetRequiredService<FeedbackService>());
+        services.AddScoped<DisputeService>();
         return services;
     }
 
@@ -35,10 +36,26 @@ public static class FeedbackApi
         leads.MapGet("/{id:guid}/ratings", RatingsAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read)
             .WithSummary("The reps' ratings of a lead.");
 
+        leads.MapPost("/{id:guid}/disputes", OpenDisputeAsync).RequireAuthorization(Policies.LeadStage).RequireLeadAccess(LeadRight.Read)
+            .WithSummary("Contest the last verdict on a lead with a comment: marketing a rejection, sales an MQL it received (the kind follows from the caller's side).");
+        leads.MapGet("/{id:guid}/disputes", LeadDisputesAsync).RequireAuthorization(Policies.ScopeRead).RequireLeadAccess(LeadRight.Read)
+            .WithSummary("The disputes on a lead, newest first.");
+        var disputes = api.MapGroup("/disputes").WithTags("Feedback");
+        disputes.MapGet("/", DisputesAsync).RequireAuthorization(Policies.ScopeRead)
+            .WithSummary("Disputes, newest first (status = open | upheld | overturned; take up to 500).");
+        disputes.MapPost("/{id:guid}/resolve", ResolveDisputeAsync).RequireAuthorization(Policies.LeadStage)
+            .WithSummary("Resolve a dispute as upheld or overturned with a note: a sales manager resolves marketing's, marketing resolves sales'.");
+
+        api.MapGroup("/qualification").WithTags("Feedback").MapGet("/evidence", EvidenceAsync).RequireAuthorization(Policies.ScopeRead)
+            .WithSummary("Evidence per scoring rule of the active definition: the dispositioned leads (last 10,000 verdicts) each rule scored, their acceptance rate and mean lead rating, against those it did not score.");
+
         var reports = api.MapGroup("/reports").RequireAuthorization(Policies.ScopeRead).WithTags("Feedback");
         reports.MapGet("/lead-quality", ScorecardAsync)
             .WithSummary("Lead-quality scorecard: leads created in the period, by campaign | channel | source | persona | campaignOwner (from, to as YYYY-MM-DD; campaignIds to compare).");
         reports.MapGet("/lead-quality.csv", ScorecardCsvAsync).WithSummary("The lead-quality scorecard as CSV.");
+        reports.MapGet("/lead-quality/trend", TrendAsync)
+            .WithSummary("Weekly trend (ISO weeks) per campaign: leads, MQLs, verdicts and acceptance rate, ratings and mean rating (from, to; campaignIds: up to five, none = all leads).");
+        reports.MapGet("/lead-quality/trend.csv", TrendCsvAsync).WithSummary("The weekly trend as CSV.");
 
         var campaigns = api.MapGroup("/campaigns").WithTags("Feedback");
         campaigns.MapGet("/{id:guid}/guard", GuardAsync).RequireAuthorization(Policies.ScopeRead)
@@ -65,6 +82,69 @@ public static class FeedbackApi
 
     private static async Task<Ok<List<RatingView>>> RatingsAsync(Guid id, TandemDb db, TimeProvider clock, CancellationToken ct) =>
         TypedResults.Ok(await Ratings.ListAsync(db, id, clock.GetUtcNow(), ct));
+
+    private static Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult> DisputeResult(DisputeOutcome o, string what, bool created)
+    {
+        if (o.NotFound)
+            return ApiConventions.NotFoundProblem(what);
+        if (o.Forbidden is { } why)
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: why);
+        if (o.Errors is not null)
+            return TypedResults.ValidationProblem(o.Errors);
+        return created ? TypedResults.Created($"/api/v1/leads/{o.Value!.LeadId}/disputes", o.Value) : TypedResults.Ok(o.Value!);
+    }
+
+    private static async Task<Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult>> OpenDisputeAsync(Guid id, DisputeRequest body,
+        HttpContext http, DisputeService disputes, CancellationToken ct) =>
+        DisputeResult(await disputes.OpenAsync(id, body, http.User, ct), $"No lead with id {id}.", created: true);
+
+    private static async Task<Results<Created<DisputeView>, Ok<DisputeView>, ValidationProblem, ProblemHttpResult>> ResolveDisputeAsync(Guid id,
+        ResolveDisputeRequest body, HttpContext http, DisputeService disputes, CancellationToken ct) =>
+        DisputeResult(await disputes.ResolveAsync(id, body, http.User, ct), $"No dispute with id {id}.", created: false);
+
+    private static async Task<Ok<List<DisputeView>>> LeadDisputesAsync(Guid id, TandemDb db, CancellationToken ct) =>
+        TypedResults.Ok(await DisputeService.ListAsync(db, id, null, 500, ct));
+
+    private static async Task<Results<Ok<List<DisputeView>>, ValidationProblem>> DisputesAsync(string? status, int? take, TandemDb db, CancellationToken ct)
+    {
+        DisputeStatus? s = null;
+        var errors = new FieldErrors();
+        if (!string.IsNullOrWhiteSpace(status))
+        {
+            if (Enum.TryParse<DisputeStatus>(status.Trim(), true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(status, out _))
+                s = parsed;
+            else
+                errors.Add("status", "One of: open, upheld, overturned.");
+        }
+        if (take is < 1 or > 500)
+            errors.Add("take", "From 1 to 500.");
+        if (errors.Any)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await DisputeService.ListAsync(db, null, s, take ?? 100, ct));
+    }
+
+    private static async Task<Results<Ok<LeadQualityTrendReport>, ValidationProblem>> TrendAsync(string? from, string? to, string? campaignIds, TandemDb db,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var q = ParseQuery(null, from, to, campaignIds, clock.GetUtcNow());
+        if (q.Errors is not null)
+            return TypedResults.ValidationProblem(q.Errors);
+        return TypedResults.Ok(await LeadQualityTrend.ComputeAsync(db, q.From, q.To, q.Campaigns, ct));
+    }
+
+    private static async Task<Results<FileContentHttpResult, ValidationProblem>> TrendCsvAsync(string? from, string? to, string? campaignIds, TandemDb db,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var q = ParseQuery(null, from, to, campaignIds, clock.GetUtcNow());
+        if (q.Errors is not null)
+            return TypedResults.ValidationProblem(q.Errors);
+        var report = await LeadQualityTrend.ComputeAsync(db, q.From, q.To, q.Campaigns, ct);
+        return TypedResults.File(System.Text.Encoding.UTF8.GetBytes(LeadQualityTrend.ToCsv(report)), "text/csv; charset=utf-8",
+            $"lead-quality-trend-{report.From:yyyyMMdd}-{report.To:yyyyMMdd}.csv");
+    }
+
+    private static async Task<Ok<RuleEvidenceReport>> EvidenceAsync(TandemDb db, Qualification.ActiveDefinition active, CancellationToken ct) =>
+        TypedResults.Ok(await RuleEvidence.ComputeAsync(db, active, ct));
 
     /// <summary>Parses the scorecard's query; field errors for an unknown grouping, a bad or reversed or too long period.</summary>
     public static (ScorecardBy By, DateOnly From, DateOnly To, List<Guid> Campaigns, Dictionary<string, string[]>? Errors) ParseQuery(string? by, string? from,

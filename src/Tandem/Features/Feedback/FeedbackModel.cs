@@ -42,6 +42,48 @@ public sealed class CampaignGuardState
     public DateTimeOffset? CountFrom { get; set; }
 }
 
+/// <summary>Which verdict a dispute contests: marketing contests sales' rejection, sales contests marketing's MQL.</summary>
+public enum DisputeKind
+{
+    MarketingContestsRejection,
+    SalesContestsMql,
+}
+
+public enum DisputeStatus
+{
+    Open,
+    /// <summary>The contested verdict stands.</summary>
+    Upheld,
+    /// <summary>The contested verdict is reversed: a rejected lead goes back to the inbox, a contested MQL is recycled.</summary>
+    Overturned,
+}
+
+/// <summary>
+/// One team contests the other's verdict on a lead (glossary: dispute) with a comment; the other side resolves it as upheld or
+/// overturned with a note. At most one open dispute per lead.
+/// </summary>
+public sealed class Dispute
+{
+    public const int MaxText = 2000;
+
+    public Guid Id { get; set; } = Ids.New();
+    public Guid LeadId { get; set; }
+    public DisputeKind Kind { get; set; }
+    public DisputeStatus Status { get; set; }
+    /// <summary>The lead's first-touch campaign when the dispute was opened (the scorecard counts disputes per lead's group).</summary>
+    public Guid? CampaignId { get; set; }
+    /// <summary>The reject reason contested (catalogue name), for a marketing dispute.</summary>
+    public string? ContestedReason { get; set; }
+    public string Comment { get; set; } = "";
+    public Guid? OpenedByUserId { get; set; }
+    public string OpenedByName { get; set; } = "";
+    public DateTimeOffset OpenedAt { get; set; }
+    public Guid? ResolvedByUserId { get; set; }
+    public string? ResolvedByName { get; set; }
+    public DateTimeOffset? ResolvedAt { get; set; }
+    public string? ResolutionNote { get; set; }
+}
+
 public static class FeedbackModel
 {
     public static void Configure(ModelBuilder builder)
@@ -53,6 +95,18 @@ public static class FeedbackModel
             // Not unique: a merge moves the merged lead's ratings to the survivor, so one author may hold two ratings of one person (history).
             e.HasIndex(r => new { r.LeadId, r.ByUserId });
             e.HasIndex(r => new { r.CampaignId, r.CreatedAt });
+        });
+        builder.Entity<Dispute>(e =>
+        {
+            e.Property(d => d.Kind).HasConversion<string>().HasMaxLength(32);
+            e.Property(d => d.Status).HasConversion<string>().HasMaxLength(16);
+            e.Property(d => d.ContestedReason).HasMaxLength(32);
+            e.Property(d => d.Comment).HasMaxLength(Dispute.MaxText);
+            e.Property(d => d.OpenedByName).HasMaxLength(256);
+            e.Property(d => d.ResolvedByName).HasMaxLength(256);
+            e.Property(d => d.ResolutionNote).HasMaxLength(Dispute.MaxText);
+            e.HasIndex(d => new { d.LeadId, d.OpenedAt });
+            e.HasIndex(d => new { d.Status, d.OpenedAt });
         });
         builder.Entity<CampaignGuardState>(e =>
         {

@@ -19,11 +19,12 @@ public enum ScorecardBy
 /// <summary>
 /// One row of the lead-quality scorecard. A cohort: the leads created in the period in this group, and what became of them —
 /// MQL, sales' verdict (a lead counts as accepted when it was ever accepted, rejected when it was rejected and never accepted),
-/// SQL, and the reps' ratings. Rates are null when their denominator is 0.
+/// SQL, and the reps' ratings. Rates are null when their denominator is 0. Disputes: those opened on the group's leads (either side),
+/// and those of them overturned.
 /// </summary>
 public sealed record ScorecardRow(string Key, string Name, int Leads, int Mqls, decimal? MqlRate, int Dispositioned, int Accepted, int Rejected,
     decimal? AcceptanceRate, decimal? MeanLeadRating, int LeadRatings, decimal? MeanMeetingRating, int MeetingRatings, int Sqls, decimal? SqlRate,
-    IReadOnlyDictionary<string, int> RejectionReasons);
+    IReadOnlyDictionary<string, int> RejectionReasons, int DisputesOpened = 0, int DisputesOverturned = 0);
 
 public sealed record Scorecard(ScorecardBy By, DateOnly From, DateOnly To, IReadOnlyList<ScorecardRow> Rows);
 
@@ -106,6 +107,13 @@ public static class LeadQualityScorecard
             .Select(g => new { g.Key.FirstCampaignId, g.Key.FirstChannel, g.Key.FirstSource, g.Key.PersonaId, g.Key.ByRule, N = g.Count() })
             .ToListAsync(ct);
 
+        var disputes = await (from d in db.Set<Dispute>().AsNoTracking()
+                              join l in leads on d.LeadId equals l.Id
+                              select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, Overturned = d.Status == DisputeStatus.Overturned ? 1 : 0 })
+            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
+            .Select(g => new { g.Key.FirstCampaignId, g.Key.FirstChannel, g.Key.FirstSource, g.Key.PersonaId, Opened = g.Count(), Overturned = g.Sum(x => x.Overturned) })
+            .ToListAsync(ct);
+
         var campaigns = await db.Campaigns.AsNoTracking().Select(c => new { c.Id, c.Name, c.OwnerId }).ToDictionaryAsync(c => c.Id, ct);
         var personas = await db.Personas.AsNoTracking().Select(p => new { p.Id, p.Name }).ToDictionaryAsync(p => p.Id, p => p.Name, ct);
         var owners = await db.Users.AsNoTracking().Select(u => new { u.Id, u.DisplayName, u.Email }).ToDictionaryAsync(u => u.Id,
@@ -151,12 +159,18 @@ public static class LeadQualityScorecard
             var reason = DispositionRules.RejectReasonOf(r.ByRule) ?? "Other";
             acc.Reasons[reason] = acc.Reasons.GetValueOrDefault(reason) + r.N;
         }
+        foreach (var d in disputes)
+        {
+            var acc = Row(d.FirstCampaignId, d.FirstChannel, d.FirstSource, d.PersonaId);
+            acc.DisputesOpened += d.Opened;
+            acc.DisputesOverturned += d.Overturned;
+        }
         return new Scorecard(by, from, to, [.. rows.Values.Select(a => a.ToRow()).OrderByDescending(r => r.Leads).ThenBy(r => r.Name, StringComparer.Ordinal)]);
     }
 
     private sealed class Acc(string key, string name)
     {
-        public int Leads, Mqls, Accepted, Rejected, Sqls, LeadSum, LeadN, MeetingSum, MeetingN;
+        public int Leads, Mqls, Accepted, Rejected, Sqls, LeadSum, LeadN, MeetingSum, MeetingN, DisputesOpened, DisputesOverturned;
         public readonly SortedDictionary<string, int> Reasons = new(StringComparer.Ordinal);
 
         public ScorecardRow ToRow()
@@ -165,7 +179,7 @@ public static class LeadQualityScorecard
             var dispositioned = Accepted + Rejected;
             return new ScorecardRow(key, name, Leads, Mqls, Ratio(Mqls, Leads), dispositioned, Accepted, Rejected, Ratio(Accepted, dispositioned),
                 LeadN == 0 ? null : Math.Round((decimal)LeadSum / LeadN, 2), LeadN, MeetingN == 0 ? null : Math.Round((decimal)MeetingSum / MeetingN, 2), MeetingN,
-                Sqls, Ratio(Sqls, Mqls), Reasons);
+                Sqls, Ratio(Sqls, Mqls), Reasons, DisputesOpened, DisputesOverturned);
         }
     }
 
@@ -174,7 +188,7 @@ public static class LeadQualityScorecard
     {
         var sb = new StringBuilder();
         var reasons = card.Rows.SelectMany(r => r.RejectionReasons.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-        sb.Append("key,name,leads,mqls,mqlRate,dispositioned,accepted,rejected,acceptanceRate,meanLeadRating,leadRatings,meanMeetingRating,meetingRatings,sqls,sqlRate");
+        sb.Append("key,name,leads,mqls,mqlRate,dispositioned,accepted,rejected,acceptanceRate,meanLeadRating,leadRatings,meanMeetingRating,meetingRatings,sqls,sqlRate,disputesOpened,disputesOverturned");
         foreach (var r in reasons)
             sb.Append(",rejected:").Append(r);
         sb.Append('\n');
@@ -183,7 +197,7 @@ public static class LeadQualityScorecard
         {
             sb.Append(Platform.CsvSafe.Field(row.Key)).Append(',').Append(Platform.CsvSafe.Field(row.Name)).Append(',')
                 .Append(string.Join(',', row.Leads, row.Mqls, D(row.MqlRate), row.Dispositioned, row.Accepted, row.Rejected, D(row.AcceptanceRate),
-                    D(row.MeanLeadRating), row.LeadRatings, D(row.MeanMeetingRating), row.MeetingRatings, row.Sqls, D(row.SqlRate)));
+                    D(row.MeanLeadRating), row.LeadRatings, D(row.MeanMeetingRating), row.MeetingRatings, row.Sqls, D(row.SqlRate), row.DisputesOpened, row.DisputesOverturned));
             foreach (var r in reasons)
                 sb.Append(',').Append(row.RejectionReasons.GetValueOrDefault(r));
             sb.Append('\n');

@@ -15,7 +15,7 @@ public sealed record GoalRequest(GoalPeriod? Period, DateOnly? StartsOn, decimal
 public sealed record PlanRate(decimal? Value, bool Overridden, decimal? Measured);
 
 /// <summary>
-/// The reverse funnel of a revenue goal (decision 018): from the goal, the average deal size and the conversion rates, the won deals,
+/// the reverse funnel of a revenue goal (decision 017): from the goal, the average deal size and the conversion rates, the won deals,
 /// opportunities, SQLs, MQLs and leads it needs; the MQLs are marketing's proposed SLA commitment. Progress: what is done so far, a
 /// run-rate forecast and the open pipeline weighted by stage probability.
 /// </summary>

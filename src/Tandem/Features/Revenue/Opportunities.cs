@@ -49,7 +49,7 @@ public sealed record DealOutcome(DealView? Deal, Dictionary<string, string[]>? E
 }
 
 /// <summary>
-/// Opportunities (decision 010c): created from an SQL (the lead moves to Opportunity), moved between stages with a history row per
+/// Opportunities (decision 018): created from an SQL (the lead moves to Opportunity), moved between stages with a history row per
 /// move, won (the lead becomes a Customer, its account a customer with a contract) or lost with a catalogue reason (the lead is
 /// recycled unless it has other open deals). The API, the pipeline board and the opportunity page all call this one service.
 /// </summary>
@@ -59,7 +59,7 @@ public sealed class OpportunityService(TandemDb db, ILeadAccess access, IWebhook
     public const decimal MaxAmount = 1_000_000_000_000m;
     public const string Rule = "deal";
 
-    // ---- access (decision 010c): the deal's owner, or whoever may work (read) the deal's lead ----
+    // ---- access (decision 018): the deal's owner, or whoever may work (read) the deal's lead ----
 
     /// <summary>May <paramref name="user"/> read (Read) or change (Work) this deal? Owners work their own deals; the lead policy does the rest.</summary>
     public async Task<bool> MayAsync(ClaimsPrincipal user, Guid? ownerId, Guid leadId, LeadRight right, CancellationToken ct)

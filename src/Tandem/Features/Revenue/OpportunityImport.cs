@@ -7,7 +7,7 @@ using Tandem.Features.Leads;
 namespace Tandem.Features.Revenue;
 
 /// <summary>
-/// Opportunity history from a CSV (decision 010c): one row per deal with <c>leadEmail</c> or <c>leadExternalId</c>, <c>name</c>,
+/// Opportunity history from a CSV (decision 018): one row per deal with <c>leadEmail</c> or <c>leadExternalId</c>, <c>name</c>,
 /// <c>amount</c>, <c>currency</c>, <c>stage</c>, <c>created</c>, and optionally <c>closed</c>, <c>kind</c>, <c>reason</c> and
 /// <c>externalId</c>. Each row goes through <see cref="OpportunityService"/> (create with <c>anyLeadStage</c> at its creation date,
 /// then the move to its stage at its close date), so the lead's stage history and the account's customer status follow as from the

@@ -5,7 +5,7 @@ using Tandem.Features.Platform;
 
 namespace Tandem.Features.Revenue;
 
-/// <summary>Opportunities and customers: <c>/api/v1/opportunities</c> and <c>/api/v1/accounts</c> (decision 010c).</summary>
+/// <summary>Opportunities and customers: <c>/api/v1/opportunities</c> and <c>/api/v1/accounts</c> (decision 018).</summary>
 public static class RevenueApi
 {
     /// <summary>Sales work on deals: Admin, sales managers and reps by cookie (the record check narrows further); keys with the ingest scope.</summary>

@@ -30,7 +30,7 @@ public sealed record CsvImportResult(int Created, int Updated, int Skipped, IRea
 public sealed record SetupOutcome<T>(T? Value, Dictionary<string, string[]>? Errors = null, bool NotFound = false);
 
 /// <summary>
-/// The revenue settings an admin keeps (decision 010c): the singleton <see cref="RevenueSettings"/>, dated exchange rates (by hand or
+/// The revenue settings an admin keeps (decision 018): the singleton <see cref="RevenueSettings"/>, dated exchange rates (by hand or
 /// CSV) and the monthly sales cost lines. The settings page and the API call these methods.
 /// </summary>
 public sealed class RevenueSetup(TandemDb db, TimeProvider clock)

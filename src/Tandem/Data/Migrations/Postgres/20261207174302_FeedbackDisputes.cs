@@ -1,0 +1,56 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Tandem.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class FeedbackDisputes : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "Dispute",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    LeadId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CampaignId = table.Column<Guid>(type: "uuid", nullable: true),
+                    ContestedReason = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: true),
+                    Comment = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: false),
+                    OpenedByUserId = table.Column<Guid>(type: "uuid", nullable: true),
+                    OpenedByName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: false),
+                    OpenedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    ResolvedByUserId = table.Column<Guid>(type: "uuid", nullable: true),
+                    ResolvedByName = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    ResolvedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    ResolutionNote = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Dispute", x => x.Id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Dispute_LeadId_OpenedAt",
+                table: "Dispute",
+                columns: new[] { "LeadId", "OpenedAt" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Dispute_Status_OpenedAt",
+                table: "Dispute",
+                columns: new[] { "Status", "OpenedAt" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "Dispute");
+        }
+    }
+}
