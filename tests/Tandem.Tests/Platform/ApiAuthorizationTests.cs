@@ -129,6 +129,11 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/reports/lead-quality.csv", Scopes.Read),
         ("GET", "/api/v1/reports/attribution", Scopes.Read),
         ("GET", "/api/v1/reports/kpis", Scopes.Read),
+        ("GET", "/api/v1/goals/", Scopes.Read),
+        ("POST", "/api/v1/goals/", Scopes.Ingest),
+        ("PUT", "/api/v1/goals/{id:guid}", Scopes.Ingest),
+        ("DELETE", "/api/v1/goals/{id:guid}", Scopes.Ingest),
+        ("GET", "/api/v1/goals/{id:guid}/plan", Scopes.Read),
         ("GET", "/api/v1/campaigns/{id:guid}/guard", Scopes.Read),
         ("PUT", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
         ("DELETE", "/api/v1/campaigns/{id:guid}/guard", Scopes.Ingest),
@@ -167,6 +172,9 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
     public static readonly Dictionary<string, string[]> CookieRoles = new()
     {
         ["POST /api/v1/personas/"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
+        ["POST /api/v1/goals/"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
+        ["PUT /api/v1/goals/{id:guid}"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
+        ["DELETE /api/v1/goals/{id:guid}"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
         ["PUT /api/v1/personas/{id:guid}"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
         ["DELETE /api/v1/personas/{id:guid}"] = [Roles.Admin, Roles.Marketing, Roles.SalesManager],
         ["POST /api/v1/qualification/versions"] = [.. Roles.All],

@@ -22,6 +22,10 @@ namespace Tandem.Tests.Revenue;
 public abstract class ClosedLoopReportTests(DatabaseProvider provider)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
     private static readonly DateTimeOffset Now = new(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
     private static readonly TimeZoneInfo Paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
     private static readonly DateOnly From = new(2026, 9, 1);
@@ -374,6 +378,74 @@ public abstract class ClosedLoopReportTests(DatabaseProvider provider)
             Assert.Equal(R4(e2.Accepted, e2.Dispositioned), r.AcceptanceRate);
             Assert.Equal(e2.LeadQuality is { } q ? Math.Round(q, 2) : null, r.MeanLeadRating);
         }
+    }
+
+    [Fact]
+    public async Task AGoalTurnsIntoTheFunnelItNeedsFromOverriddenOrMeasuredRates()
+    {
+        var (app, admin) = await StartAsync(provider);
+        await using var _ = app;
+        var raw = await SeedAsync(app);
+        var (_, marketerPassword) = await app.CreateUserAsync("mia@example.com", Roles.Marketing);
+        var (_, repPassword) = await app.CreateUserAsync("rob@example.com", Roles.Sales);
+        var marketer = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(marketer, "mia@example.com", marketerPassword);
+        var rep = app.CreateBrowserClient();
+        await TandemApp.SignInAsync(rep, "rob@example.com", repPassword);
+
+        // Bad goals: field errors, nothing written; a rep does not set the shared goal.
+        foreach (var (body, field) in new[]
+        {
+            ("""{"period":"Quarter","startsOn":"2026-11-01","amount":1000}""", "startsOn"),
+            ("""{"period":"Quarter","startsOn":"2026-10-01","amount":-5}""", "amount"),
+            ("""{"period":"Quarter","startsOn":"2026-10-01","amount":1000,"currency":"XYZ"}""", "currency"),
+            ("""{"period":"Quarter","startsOn":"2026-10-01","amount":1000,"mqlToSqlRate":1.5}""", "mqlToSqlRate"),
+            ("""{"period":"Quarter","startsOn":"2026-10-01","amount":1000,"segment":"a\u0000b"}""", "segment"),
+            ("""{"period":7,"startsOn":"2026-10-01","amount":1000}""", "period"),
+        })
+        {
+            var r = await marketer.PostAsync("/api/v1/goals/", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains($"\"{field}\"", await r.Content.ReadAsStringAsync(Ct));
+        }
+        var refused = await rep.PostAsJsonAsync("/api/v1/goals/", new { period = "Month", startsOn = "2026-12-01", amount = 1000 }, Ct);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(raw.Goals.Count, await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().RevenueGoals.CountAsync(Ct)));
+
+        // Every rate overridden: 120,000 / 10,000 = 12 wins; / 0.25 = 48 opportunities; / 0.5 = 96 SQLs; / 0.4 = 240 MQLs; / 0.3 = 800 leads.
+        var created = await marketer.PostAsJsonAsync("/api/v1/goals/", new
+        {
+            period = "Month",
+            startsOn = "2026-12-01",
+            amount = 120_000m,
+            currency = "EUR",
+            segment = "Enterprise",
+            averageDealSize = 10_000m,
+            opportunityToWonRate = 0.25m,
+            sqlToOpportunityRate = 0.5m,
+            mqlToSqlRate = 0.4m,
+            leadToMqlRate = 0.3m,
+        }, Ct);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<RevenueGoal>(JsonOptions, Ct))!.Id;
+        var plan = (await admin.GetFromJsonAsync<GoalPlan>($"/api/v1/goals/{id}/plan", JsonOptions, Ct))!;
+        Assert.Equal((12, 48, 96, 240, 800), (plan.RequiredWonDeals, plan.RequiredOpportunities, plan.RequiredSqls, plan.RequiredMqls, plan.RequiredLeads));
+        Assert.Equal(240, plan.CommittedMqls);
+        Assert.True(plan.MqlToSql.Overridden);
+
+        // Nothing overridden: the rates measured over the six months before the period, each step rounded up.
+        var quarter = raw.Goals.Single(g => g.StartsOn == new DateOnly(2026, 10, 1));
+        var measured = (await admin.GetFromJsonAsync<GoalPlan>($"/api/v1/goals/{quarter.Id}/plan", JsonOptions, Ct))!;
+        var before = (await admin.GetFromJsonAsync<KpiSet>("/api/v1/reports/kpis?from=2026-04-01&to=2026-09-30", Ct))!;
+        var during = (await admin.GetFromJsonAsync<KpiSet>("/api/v1/reports/kpis?from=2026-10-01&to=2026-12-31", Ct))!;
+        Assert.Equal(before.CloseRatio, measured.OpportunityToWon.Value);
+        Assert.Equal(before.StageConversion.MqlToSql, measured.MqlToSql.Value);
+        Assert.Equal(Math.Round(before.WonRevenue / before.WonDeals, 2, MidpointRounding.AwayFromZero), measured.AverageDealSize.Value);
+        var wins = (int)Math.Ceiling(120_000m / measured.AverageDealSize.Value!.Value);
+        Assert.Equal(wins, measured.RequiredWonDeals);
+        Assert.Equal((int)Math.Ceiling(wins / before.CloseRatio!.Value), measured.RequiredOpportunities);
+        Assert.Equal(during.WonRevenue, measured.Won);
+        Assert.Equal(Math.Round(during.WonRevenue / 120_000m, 4, MidpointRounding.AwayFromZero), measured.Attainment);
     }
 
     [Fact]

@@ -127,9 +127,11 @@ public sealed class CsvImportRulesTests
         Assert.Null(input);
         Assert.Null(problems);
 
+        // A stage outside the map keeps the lead (at the default stage) and is a warning on the row (decision 019).
         (input, problems) = ImportMapping.ToInput(plan!, 4, ["a@b.example", "CEO", "Someday", ""], NoCustom);
-        Assert.Null(input);
-        Assert.Equal(("Stage", "stage", "Someday"), (problems![0].Column, problems[0].Field, problems[0].Value));
+        Assert.NotNull(input);
+        Assert.Null(input.InitialStage);
+        Assert.Equal(("Stage", "stage", "Someday", true), (problems![0].Column, problems[0].Field, problems[0].Value, problems[0].Warning));
 
         // Trailing delimiter: the header's blank last column may be missing on a row; any other width is a problem.
         Assert.NotNull(ImportMapping.ToInput(plan!, 5, ["a@b.example", "CEO", "1"], NoCustom).Input);
