@@ -1815,7 +1815,7 @@ internal sealed class DemoDataBuilder
 
     /// <summary>
     /// A Typeform form_response delivery. <paramref name="broken"/> 1 is a response without its email question
-    /// (an older version of the form), 2 a mistyped address: both cannot become leads and are dead-lettered.
+    /// (an older version of the form), 2 a mistyped address and no phone: both cannot become leads and are dead-lettered.
     /// </summary>
     private DemoWebhookDelivery TypeformDelivery(DateTimeOffset submittedAt, DemoPerson? person, int broken)
     {
@@ -1839,7 +1839,9 @@ internal sealed class DemoDataBuilder
                 answers.Add(Text("company", person.Company));
             if (person.JobTitle is not null)
                 answers.Add(Text("job_title", person.JobTitle));
-            if (person.Phone is not null)
+            // The mistyped address comes without a phone: with no identifier left the delivery cannot become a lead (a bad value
+            // next to a valid identifier would be kept as a warning, decision 019).
+            if (person.Phone is not null && broken != 2)
                 answers.Add(new JsonObject { ["type"] = "phone_number", ["phone_number"] = person.Phone, ["field"] = Field("phone", "phone_number") });
             answers.Add(new JsonObject
             {
@@ -1886,7 +1888,8 @@ internal sealed class DemoDataBuilder
 
     /// <summary>
     /// A Salesforce leads export from the CRM used before Tandem: leads created 4 to 14 months ago, plus three rows
-    /// the import reports (a mistyped email, a company name with an unquoted comma, a status missing from the value map).
+    /// the import reports: a mistyped email (a warning: the Salesforce id keeps the lead), a "Nurturing" status (the preset maps
+    /// it to Recycled), and a company name with an unquoted comma (the row fails).
     /// </summary>
     private string ImportCsv(List<DemoPerson> people)
     {
