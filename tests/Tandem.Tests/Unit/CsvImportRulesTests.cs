@@ -129,9 +129,11 @@ public sealed class CsvImportRulesTests
 
         // A stage outside the map keeps the lead (at the default stage) and is a warning on the row (decision 019).
         (input, problems) = ImportMapping.ToInput(plan!, 4, ["a@b.example", "CEO", "Someday", ""], NoCustom);
+        Assert.Null(problems);
         Assert.NotNull(input);
         Assert.Null(input.InitialStage);
-        Assert.Equal(("Stage", "stage", "Someday", true), (problems![0].Column, problems[0].Field, problems[0].Value, problems[0].Warning));
+        var warning = Assert.Single(ImportMapping.Warnings(plan!, 4, input));
+        Assert.Equal(("Stage", "stage", "Someday", true), (warning.Column, warning.Field, warning.Value, warning.Warning));
 
         // Trailing delimiter: the header's blank last column may be missing on a row; any other width is a problem.
         Assert.NotNull(ImportMapping.ToInput(plan!, 5, ["a@b.example", "CEO", "1"], NoCustom).Input);
