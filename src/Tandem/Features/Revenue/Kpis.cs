@@ -109,11 +109,12 @@ public static class Kpis
         var mqls = await FirstEntries(transitions, leads, LifecycleStage.Mql, start, end).CountAsync(ct);
         var sqls = await FirstEntries(transitions, leads, LifecycleStage.Sql, start, end).CountAsync(ct);
 
-        var conversion = new StageConversion(
-            await CohortAsync(LifecycleStage.Lead, LifecycleStage.Mql) is var a ? a.Cohort : 0, a.Rate,
-            await CohortAsync(LifecycleStage.Mql, LifecycleStage.Sql) is var b ? b.Cohort : 0, b.Rate,
-            await CohortAsync(LifecycleStage.Sql, LifecycleStage.Opportunity) is var c ? c.Cohort : 0, c.Rate,
-            await CohortAsync(LifecycleStage.Opportunity, LifecycleStage.Customer) is var d ? d.Cohort : 0, d.Rate);
+        var leadToMql = await CohortAsync(LifecycleStage.Lead, LifecycleStage.Mql);
+        var mqlToSql = await CohortAsync(LifecycleStage.Mql, LifecycleStage.Sql);
+        var sqlToOpportunity = await CohortAsync(LifecycleStage.Sql, LifecycleStage.Opportunity);
+        var opportunityToCustomer = await CohortAsync(LifecycleStage.Opportunity, LifecycleStage.Customer);
+        var conversion = new StageConversion(leadToMql.Cohort, leadToMql.Rate, mqlToSql.Cohort, mqlToSql.Rate, sqlToOpportunity.Cohort, sqlToOpportunity.Rate,
+            opportunityToCustomer.Cohort, opportunityToCustomer.Rate);
 
         // Sales' verdicts in the period: a lead counts once, accepted when any of its verdicts in the period was an acceptance.
         var verdicts = await (from t in transitions
