@@ -40,6 +40,7 @@ public abstract class JourneyTests(DatabaseProvider provider)
             ["Tandem:Qualification:JobPollMilliseconds"] = "100",
             ["Tandem:Qualification:DecayMinutes"] = "0",
             ["Tandem:Handoff:PollMilliseconds"] = "100",
+            ["Tandem:Webhooks:AllowPrivateTargets"] = "true",
             ["Tandem:Notifications:RunDispatcher"] = "false",
             ["Tandem:RateLimits:FormSubmissionsPerMinutePerIp"] = "1000",
             ["Tandem:RateLimits:FormSubmissionsPerMinutePerForm"] = "1000",
@@ -196,8 +197,11 @@ public abstract class JourneyTests(DatabaseProvider provider)
     [Fact]
     public async Task ALeadMovedToMqlByHandIsRoutedAtOnceAndShowsInTheRepsInbox()
     {
+        await using var sink = await HttpSink.StartAsync();
         var s = await StartAsync(provider);
         await using var _ = s.App;
+        var endpoint = await s.Admin.PostAsJsonAsync("/api/v1/webhook-endpoints", new { url = sink.Url, events = new[] { "lead.mql" } }, Ct);
+        Assert.Equal(HttpStatusCode.Created, endpoint.StatusCode);
         var id = await CaptureColdLeadAsync(s, "jeanne@acme.example", "Jeanne");
         Assert.Equal(LifecycleStage.Lead, (await LeadAsync(s.App, id)).Stage);
 
@@ -219,6 +223,13 @@ public abstract class JourneyTests(DatabaseProvider provider)
         var browser = s.App.CreateBrowserClient();
         await TandemApp.SignInAsync(browser, email, password);
         Assert.Contains("Jeanne", await browser.GetStringAsync("/inbox", Ct));
+
+        // Integrations hear of a manual MQL exactly as of a rule-made one: one lead.mql event naming the manual move.
+        var mql = await EventuallyAsync(() => Task.FromResult(sink.Received.Select(r => JsonDocument.Parse(r.Body).RootElement).ToList()), r => r.Count > 0);
+        var evt = Assert.Single(mql);
+        Assert.Equal("lead.mql", evt.GetProperty("type").GetString());
+        Assert.Equal(id, evt.GetProperty("data").GetProperty("lead").GetProperty("id").GetGuid());
+        Assert.Equal("Called us for a quote", evt.GetProperty("data").GetProperty("reason").GetString());
 
         // A later scoring pass leaves the routed MQL alone: still one assignment.
         var touch = await s.Admin.PostAsJsonAsync("/api/v1/activities", new { leadId = id, type = "PageView" }, TandemApp.ApiJson, Ct);

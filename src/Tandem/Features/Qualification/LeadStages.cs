@@ -55,7 +55,7 @@ public static class LeadStages
     /// the MQL rule does: a lead moved to MQL by hand is routed like any other.
     /// </summary>
     public static async Task<StageOutcome> MoveAsync(TandemDb db, Guid leadId, StageAction action, LifecycleStage? to, string? reason,
-        Actor actor, IEnumerable<IMqlListener> listeners, DateTimeOffset now, CancellationToken ct)
+        Actor actor, IEnumerable<IMqlListener> listeners, Platform.OutboundWebhooks.IWebhookPublisher webhooks, DateTimeOffset now, CancellationToken ct)
     {
         var errors = new FieldErrors();
         reason = reason?.Trim();
@@ -96,6 +96,9 @@ public static class LeadStages
             lead.WorkStatus = WorkStatus.New;
             foreach (var listener in listeners)
                 await listener.OnMqlAsync(db, lead, transition, ct);
+            // The same event a rule-made MQL sends, written in the same transaction (the outbox delivers it after commit).
+            await webhooks.PublishAsync(db, Platform.OutboundWebhooks.WebhookEvents.LeadMql,
+                new { lead = LeadWebhookData.Of(lead), rule = transition.ByRule, reason = transition.Reason, at = transition.At }, ct);
         }
         var outcome = await SaveAsync(db, lead, ct);
         if (tx is not null && outcome.Stage is not null)

@@ -246,11 +246,12 @@ public static class QualificationApi
     }
 
     private static async Task<Results<Ok<StageChange>, ValidationProblem, ProblemHttpResult>> MoveStageAsync(Guid id, StageRequest body, HttpContext http,
-        TandemDb db, TimeProvider clock, ScoringSignal signal, IEnumerable<IMqlListener> listeners, CancellationToken ct)
+        TandemDb db, TimeProvider clock, ScoringSignal signal, IEnumerable<IMqlListener> listeners, Platform.OutboundWebhooks.IWebhookPublisher webhooks,
+        CancellationToken ct)
     {
         if (body.Action is null)
             return ApiConventions.FieldError("action", "One of: advance, recycle, disqualify, reopen.");
-        var outcome = await LeadStages.MoveAsync(db, id, body.Action.Value, body.To, body.Reason, Who(http), listeners, clock.GetUtcNow(), ct);
+        var outcome = await LeadStages.MoveAsync(db, id, body.Action.Value, body.To, body.Reason, Who(http), listeners, webhooks, clock.GetUtcNow(), ct);
         signal.Wake();
         return await StageResultAsync(db, id, outcome, ct);
     }
