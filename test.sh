@@ -44,6 +44,9 @@ dotnet build Tandem.slnx --no-restore -c Debug -v q -nologo -clp:ErrorsOnly || d
 say "Checking formatting (dotnet format --verify-no-changes)"
 dotnet format Tandem.slnx --verify-no-changes --no-restore -v q || die "formatting differs: run 'dotnet format Tandem.slnx'"
 
+say "Published build from another working directory, behind a TLS proxy (scripts/published-smoke.sh)"
+scripts/published-smoke.sh Debug || die "the published build does not run from another folder"
+
 # ---------- Tests ----------
 results="$root/artifacts/test-results"
 rm -rf "$results"; mkdir -p "$results"

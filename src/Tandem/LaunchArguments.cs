@@ -26,4 +26,34 @@ public sealed record LaunchArguments(bool IsAdmin, bool Demo, string[] AdminArgs
                 result.AddRange([args[i], args[++i]]);
         return [.. result];
     }
+
+    /// <summary>
+    /// The content root: the application's own folder (where <c>appsettings.json</c> and <c>wwwroot</c> are published), so a
+    /// service unit or a container can start Tandem from any working directory. Left to the host (null) when it is given
+    /// explicitly (<c>--contentRoot</c>, <c>ASPNETCORE_CONTENTROOT</c>, <c>DOTNET_CONTENTROOT</c>), in Development (<c>dotnet run</c>
+    /// serves from the project folder) and when the application folder holds no settings file.
+    /// </summary>
+    public static string? ContentRoot(string[] hostArgs, Func<string, string?> environment, string appFolder)
+    {
+        if (hostArgs.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase)) ||
+            !string.IsNullOrEmpty(environment("ASPNETCORE_CONTENTROOT")) || !string.IsNullOrEmpty(environment("DOTNET_CONTENTROOT")))
+            return null;
+        var env = EnvironmentName(hostArgs) ?? environment("ASPNETCORE_ENVIRONMENT") ?? environment("DOTNET_ENVIRONMENT");
+        if (string.Equals(env, "Development", StringComparison.OrdinalIgnoreCase))
+            return null;
+        return File.Exists(Path.Combine(appFolder, "appsettings.json")) ? appFolder : null;
+    }
+
+    private static string? EnvironmentName(string[] hostArgs)
+    {
+        for (var i = 0; i < hostArgs.Length; i++)
+        {
+            var a = hostArgs[i];
+            if (a.StartsWith("--environment=", StringComparison.OrdinalIgnoreCase))
+                return a["--environment=".Length..];
+            if (a.Equals("--environment", StringComparison.OrdinalIgnoreCase) && i + 1 < hostArgs.Length)
+                return hostArgs[i + 1];
+        }
+        return null;
+    }
 }

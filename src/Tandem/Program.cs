@@ -18,7 +18,11 @@ using Tandem.Features.Qualification;
 using Tandem.Features.Revenue;
 
 var launch = LaunchArguments.Parse(args);
-var builder = WebApplication.CreateBuilder(launch.HostArgs);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = launch.HostArgs,
+    ContentRootPath = LaunchArguments.ContentRoot(launch.HostArgs, Environment.GetEnvironmentVariable, AppContext.BaseDirectory),
+});
 
 if (!builder.Environment.IsDevelopment() || launch.IsAdmin)
 {
@@ -35,6 +39,7 @@ builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSe
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddTandemDatabase(builder.Configuration);
 builder.Services.AddTandemAuth(builder.Configuration);
+builder.Services.AddTandemReverseProxy(builder.Configuration);
 builder.Services.AddTandemApiConventions(builder.Configuration);
 builder.Services.AddScoped<UserAdmin>();
 builder.Services.AddScoped<SetupService>();
@@ -72,6 +77,7 @@ if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Databa
 if (launch.Demo)
     await app.Services.SeedDemoAsync(Console.Out);
 
+app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
 app.UseRequestLocalization(o =>

@@ -60,6 +60,9 @@ public abstract partial class AdminCliTests(DatabaseProvider provider)
     [InlineData(new[] { "create-api-key", "--name", "x", "--scopes", "write" }, 2)]
     [InlineData(new[] { "create-api-key", "--scopes", "read" }, 2)]
     [InlineData(new[] { "create-api-key", "--name" }, 2)]
+    [InlineData(new[] { "reset-password" }, 2)]
+    [InlineData(new[] { "reset-password", "--email", "nobody@example.com" }, 1)]
+    [InlineData(new[] { "backup" }, 2)]
     public async Task BadCommandsExitNonZeroWithAMessage(string[] args, int expected)
     {
         await using var app = await TandemApp.CreateAsync(provider);
@@ -69,11 +72,63 @@ public abstract partial class AdminCliTests(DatabaseProvider provider)
         Assert.DoesNotContain("Password", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ResetPasswordPrintsANewPasswordThatSignsInAndTheOldOneNoLonger()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var (_, oldPassword) = await app.CreateUserAsync("rep@example.com", Roles.Sales);
+        var (code, output, _) = await RunAsync(app, "reset-password", "--email", "rep@example.com");
+        Assert.Equal(0, code);
+        var password = NewPasswordLine().Match(output).Groups[1].Value;
+        Assert.True(password.Length >= 16);
+        Assert.NotEqual(oldPassword, password);
+
+        await TandemApp.SignInAsync(app.CreateBrowserClient(), "rep@example.com", password);
+        var refused = await TandemApp.TrySignInAsync(app.CreateBrowserClient(), "rep@example.com", oldPassword);
+        Assert.NotEqual(HttpStatusCode.Redirect, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task BackupWritesAConsistentCopyOfASqliteDatabaseAndPointsPostgresToPgDump()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        await app.CreateUserAsync("kept@example.com", Roles.Marketing);
+        var target = Path.Combine(Path.GetTempPath(), $"tandem-backup-{Guid.NewGuid():N}", "copy.db");
+        var (code, output, error) = await RunAsync(app, "backup", "--to", target);
+        if (provider == DatabaseProvider.Postgres)
+        {
+            Assert.Equal(2, code);
+            Assert.Contains("pg_dump", error, StringComparison.Ordinal);
+            return;
+        }
+        Assert.True(code == 0, error);
+        Assert.Contains("Backed up", output, StringComparison.Ordinal);
+        // The restore test: the copy opens as a Tandem database holding the same users and tables.
+        await using (var copy = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={target};Pooling=False"))
+        {
+            await copy.OpenAsync(TestContext.Current.CancellationToken);
+            await using var users = copy.CreateCommand();
+            users.CommandText = "SELECT COUNT(*) FROM AspNetUsers WHERE Email = 'kept@example.com'";
+            Assert.Equal(1L, (long)(await users.ExecuteScalarAsync(TestContext.Current.CancellationToken))!);
+            await using var migrations = copy.CreateCommand();
+            migrations.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('Leads', 'Activities', 'Campaigns')";
+            Assert.Equal(3L, (long)(await migrations.ExecuteScalarAsync(TestContext.Current.CancellationToken))!);
+        }
+        // Never overwrites an existing file.
+        var (again, _, refused) = await RunAsync(app, "backup", "--to", target);
+        Assert.Equal(2, again);
+        Assert.Contains("already exists", refused, StringComparison.Ordinal);
+        Directory.Delete(Path.GetDirectoryName(target)!, recursive: true);
+    }
+
     [GeneratedRegex(@"Key \(shown once, store it now\): (\S+)")]
     private static partial Regex KeyLine();
 
     [GeneratedRegex(@"Password \(shown once, store it now\): (\S+)")]
     private static partial Regex PasswordLine();
+
+    [GeneratedRegex(@"New password for \S+ \(shown once, store it now\): (\S+)")]
+    private static partial Regex NewPasswordLine();
 }
 
 public sealed class AdminCliOnSqlite() : AdminCliTests(DatabaseProvider.Sqlite);

@@ -1,4 +1,5 @@
 using Tandem.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace Tandem.Features.Platform;
 
@@ -17,6 +18,10 @@ public static class AdminCli
                                                     several with commas). Prints a generated password once.
           create-api-key --name N --scopes S        Create an API key (scopes: ingest, read, admin; commas).
                                                     Prints the key once; only its hash is stored.
+          reset-password --email E                  Set a new generated password (printed once), sign the user out
+                                                    everywhere and lift a lockout.
+          backup --to FILE                          SQLite: an online, consistent copy of the database to FILE (safe
+                                                    while Tandem runs). PostgreSQL: use pg_dump (see docs/operations.md).
           help                                      Show this text.
 
         Database settings come from the usual configuration: Tandem__Database__Provider, ConnectionStrings__Tandem.
@@ -46,6 +51,10 @@ public static class AdminCli
                     return await CreateUserAsync(services, options, output, error);
                 case "create-api-key":
                     return await CreateApiKeyAsync(services, options, output, error);
+                case "reset-password":
+                    return await ResetPasswordAsync(services, options, output, error);
+                case "backup":
+                    return await BackupAsync(services, options, output, error);
                 default:
                     return UsageError(error, $"Unknown command '{command}'.");
             }
@@ -99,6 +108,50 @@ public static class AdminCli
         var created = await scope.ServiceProvider.GetRequiredService<ApiKeyService>().CreateAsync(name, scopes, null, "cli");
         output.WriteLine($"Created API key '{created.Name}' ({string.Join(",", created.Scopes)}), id {created.Id}.");
         output.WriteLine($"Key (shown once, store it now): {created.Key}");
+        return 0;
+    }
+
+    private static async Task<int> ResetPasswordAsync(IServiceProvider services, Dictionary<string, string> options, TextWriter output, TextWriter error)
+    {
+        if (!options.TryGetValue("email", out var email) || string.IsNullOrWhiteSpace(email))
+            return UsageError(error, "reset-password needs --email.");
+        await services.MigrateAsync();
+        await using var scope = services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<UserAdmin>().ResetPasswordAsync(email, "cli", null);
+        if (!result.Succeeded)
+        {
+            foreach (var (field, messages) in result.Errors)
+                foreach (var message in messages)
+                    error.WriteLine($"error: {field}: {message}");
+            return 1;
+        }
+        var (user, password) = result.Value;
+        output.WriteLine($"New password for {user.Email} (shown once, store it now): {password}");
+        output.WriteLine("Every open session of this user is signed out.");
+        return 0;
+    }
+
+    private static async Task<int> BackupAsync(IServiceProvider services, Dictionary<string, string> options, TextWriter output, TextWriter error)
+    {
+        if (!options.TryGetValue("to", out var target) || string.IsNullOrWhiteSpace(target))
+            return UsageError(error, "backup needs --to FILE.");
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TandemDb>();
+        if (db.Database.ProviderName?.Contains("Sqlite", StringComparison.Ordinal) != true)
+            return UsageError(error, "backup copies a SQLite database; for PostgreSQL use pg_dump -Fc (docs/operations.md).");
+        var path = Path.GetFullPath(target);
+        if (File.Exists(path))
+            return UsageError(error, $"{path} already exists; choose a new file.");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var source = (Microsoft.Data.Sqlite.SqliteConnection)db.Database.GetDbConnection();
+        await source.OpenAsync();
+        await using (var destination = new Microsoft.Data.Sqlite.SqliteConnection(
+            new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+        {
+            // SQLite's online backup API: a consistent snapshot while writers go on.
+            source.BackupDatabase(destination);
+        }
+        output.WriteLine($"Backed up the database to {path} ({new FileInfo(path).Length:N0} bytes).");
         return 0;
     }
 

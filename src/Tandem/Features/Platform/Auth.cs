@@ -119,6 +119,8 @@ public static class AuthSetup
             .AddEntityFrameworkStores<TandemDb>()
             .AddDefaultTokenProviders();
 
+        services.AddAntiforgery(o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+
         // A deactivated user's cookie stops working within a minute (the security stamp is rotated on deactivation).
         services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.FromMinutes(1));
 
@@ -127,6 +129,8 @@ public static class AuthSetup
             o.Cookie.Name = "tandem.auth";
             o.Cookie.HttpOnly = true;
             o.Cookie.SameSite = SameSiteMode.Lax;
+            // Secure whenever the browser talks HTTPS, including through a TLS-terminating proxy (forwarded headers, ReverseProxy.cs).
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.LoginPath = "/login";
             o.LogoutPath = "/logout";
             o.AccessDeniedPath = "/access-denied";

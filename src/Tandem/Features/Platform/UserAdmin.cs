@@ -149,6 +149,29 @@ public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRo
         return UserResult<UserSummary>.Ok(ToSummary(user, [.. await users.GetRolesAsync(user)], clock.GetUtcNow()));
     }
 
+    /// <summary>
+    /// Sets a new generated password (returned once), signs the user out everywhere (new security stamp) and clears a lockout.
+    /// For the operator CLI when nobody can sign in as an admin any more.
+    /// </summary>
+    public async Task<UserResult<(UserSummary User, string Password)>> ResetPasswordAsync(string? email, string actor, Guid? actorId)
+    {
+        email = email?.Trim();
+        var user = string.IsNullOrEmpty(email) ? null : await users.FindByEmailAsync(email);
+        if (user is null)
+            return UserResult<(UserSummary, string)>.Fail("email", "No user with this email.");
+        var password = GeneratePassword();
+        var token = await users.GeneratePasswordResetTokenAsync(user);
+        var reset = await users.ResetPasswordAsync(user, token, password);
+        if (!reset.Succeeded)
+            return new(default, FromIdentity(reset).Errors);
+        await users.SetLockoutEndDateAsync(user, null);
+        await users.ResetAccessFailedCountAsync(user);
+        await users.UpdateSecurityStampAsync(user);
+        Audit(actor, actorId, "user.password-reset", user.Id, $"email={user.Email}");
+        await db.SaveChangesAsync();
+        return UserResult<(UserSummary, string)>.Ok((ToSummary(user, [.. await users.GetRolesAsync(user)], clock.GetUtcNow()), password));
+    }
+
     private async Task<bool> IsLastActiveAdminAsync(Guid userId)
     {
         var admins = await users.GetUsersInRoleAsync(Roles.Admin);
