@@ -1,5 +1,5 @@
-using Tandem.Data;
 using Microsoft.EntityFrameworkCore;
+using Tandem.Data;
 
 namespace Tandem.Features.Platform;
 
