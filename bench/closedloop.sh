@@ -61,7 +61,7 @@ port=$(free_port)
 pid=$!
 wait_http "http://127.0.0.1:$port"
 echo "==> Measuring ($runs runs per query, Tandem over HTTP and the raw SQL alternately)"
-table=$($driver closedloop --url "http://127.0.0.1:$port" --key "$key" --pg "$cs" --runs "$runs")
+table=$($driver closedloop --url "http://127.0.0.1:$port" --key "$key" --pg "$cs" --runs "$runs" --budget "${BENCH_BUDGET:-120}")
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql -qAtc 'SHOW server_version'); $(date -u +%Y-%m-%d)"
   echo "Command: bench/closedloop.sh $runs $leads  (dataset generated in SQL: $gen)"
