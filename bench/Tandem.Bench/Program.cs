@@ -17,6 +17,7 @@ namespace Tandem.Bench;
 ///   ceiling-rate  --url U [--rate 50] [--seconds 60]                 HTTP POST + 1 INSERT at the same rate (response time)
 ///   import        --url U --key K [--rows 1000000] [--file F] [--first-row 1]   CSV import through POST /api/v1/imports, polled to the end
 ///   webhooks      --url U --key K --pg CS [--count 20000] [--warmup-count 2000]   outbound webhook deliveries/s through the outbox
+///   closedloop    --url U --key K --pg CS [--runs 20] [--only TEXT] [--budget SECONDS]   the closed-loop reports (#15) over HTTP, p50/p95, with their raw SQL in the same loop
 ///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
@@ -83,6 +84,10 @@ public static class Program
                 }
             case "ceiling-rate":
                 return await HandoffLoad.CeilingAsync(o["url"], double.Parse(o.GetValueOrDefault("rate", "50"), CultureInfo.InvariantCulture), seconds, warmup);
+            case "closedloop":
+                return await ClosedLoopBench.RunAsync(o["url"], o["key"], o["pg"], int.Parse(o.GetValueOrDefault("runs", "20"), CultureInfo.InvariantCulture),
+                    o.GetValueOrDefault("zone", "Europe/Paris"), o.GetValueOrDefault("only"),
+                    double.Parse(o.GetValueOrDefault("budget", "0"), CultureInfo.InvariantCulture));
             case "import":
                 return await ImportBench.RunAsync(o["url"], o["key"], int.Parse(o.GetValueOrDefault("rows", "1000000"), CultureInfo.InvariantCulture),
                     o.GetValueOrDefault("file", Path.Combine(Path.GetTempPath(), "tandem-bench-import.csv")),

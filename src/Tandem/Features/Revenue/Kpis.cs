@@ -289,11 +289,16 @@ public static class Kpis
         public DateTimeOffset LeadCreatedAt { get; init; }
     }
 
-    /// <summary>The leads whose first entry into <paramref name="stage"/> falls in [start, end), with that time.</summary>
+    /// <summary>
+    /// The leads whose first entry into <paramref name="stage"/> falls in [start, end), with that time: the entries of the period with no
+    /// earlier entry of the same lead (the same set as "the minimum over all the lead's entries is in the period", but read from the
+    /// period's rows through the (To, At) and (LeadId, At) indexes instead of grouping every entry ever made).
+    /// </summary>
     public static IQueryable<Entry> FirstEntries(IQueryable<StageTransition> transitions, IQueryable<Lead> leads, LifecycleStage stage, DateTimeOffset start,
         DateTimeOffset end) =>
-        from f in transitions.Where(t => t.To == stage).GroupBy(t => t.LeadId).Select(g => new { LeadId = g.Key, At = g.Min(t => t.At) })
-        where f.At >= start && f.At < end
+        from f in transitions
+            .Where(t => t.To == stage && t.At >= start && t.At < end && !transitions.Any(p => p.LeadId == t.LeadId && p.To == stage && p.At < t.At))
+            .GroupBy(t => t.LeadId).Select(g => new { LeadId = g.Key, At = g.Min(t => t.At) })
         join l in leads on f.LeadId equals l.Id
         select new Entry { LeadId = f.LeadId, At = f.At, LeadCreatedAt = l.CreatedAt };
 

@@ -11,6 +11,14 @@ namespace Tandem.Features.Revenue;
 public sealed record TrendWeek(DateOnly WeekOf, int Leads, int Mqls, int Sqls, decimal WonRevenue);
 
 /// <summary>
+/// Everything the dashboard shows for a period, in one object (GET /api/v1/reports/dashboard): the KPI set and the comparison period's,
+/// attribution of the won revenue by campaign, the weekly trend, every campaign's results, the marketing touches, and goal forecasts.
+/// </summary>
+public sealed record DashboardReport(DateOnly From, DateOnly To, string Currency, string CompareTo, KpiSet Kpis, KpiSet Comparison,
+    AttributionResult Attribution, IReadOnlyList<TrendWeek> Trend, IReadOnlyList<CampaignResult> Campaigns, int MarketingTouches, decimal RunRate,
+    decimal WeightedPipeline);
+
+/// <summary>
 /// A campaign's results in a period: its sourced leads (first-touch campaign) and what became of them, the revenue won in the period
 /// credited to it by the model, its spend, costs and ROI.
 /// </summary>
@@ -22,6 +30,24 @@ public sealed record CampaignResult(Guid CampaignId, string Name, Channel Channe
 public static class RevenueDashboard
 {
     public static DateOnly WeekOf(DateOnly day) => day.AddDays(-(((int)day.DayOfWeek + 6) % 7));
+
+    /// <summary>The dashboard's figures, computed by the same services, in the same order, as the dashboard page.</summary>
+    public static async Task<DashboardReport> ComputeAsync(TandemDb db, ReportPeriod period, bool compareToLastYear, KpiFilter filter, AttributionModel model,
+        DateTimeOffset now, Func<string, string> label, CancellationToken ct)
+    {
+        var kpis = await Kpis.ComputeAsync(db, period, filter, model, label, ct);
+        var comparison = await Kpis.ComputeAsync(db, compareToLastYear ? period.LastYear : period.Previous, filter, model, label, ct);
+        var attribution = await AttributionReport.ComputeAsync(db, model, ConversionKind.Won, AttributionBy.Campaign, period, label, ct);
+        var trend = await TrendAsync(db, period, filter, ct);
+        var campaigns = await CampaignResultsAsync(db, period, model, null, ct);
+        var (start, end) = (period.Start, period.End);
+        var touches = await db.Activities.CountAsync(a => a.OccurredAt >= start && a.OccurredAt < end && !AttributionReport.SalesTouchTypes.Contains(a.Type), ct);
+        var elapsed = Math.Max(1, Math.Min(period.Days, ReportPeriod.LocalDateOf(now, period.TimeZone).DayNumber - period.From.DayNumber + 1));
+        var runRate = Math.Round(kpis.WonRevenue / elapsed * period.Days, 0);
+        var weighted = await RevenueForecast.WeightedPipelineAsync(db, period, filter.OwnerId, ct);
+        return new DashboardReport(period.From, period.To, kpis.Currency, compareToLastYear ? "lastYear" : "previous", kpis, comparison, attribution, trend,
+            campaigns, touches, runRate, weighted);
+    }
 
     public static async Task<IReadOnlyList<TrendWeek>> TrendAsync(TandemDb db, ReportPeriod period, KpiFilter filter, CancellationToken ct)
     {

@@ -17,6 +17,8 @@ public static class RevenueReportsApi
             .WithSummary("Credit of a conversion (lead | opportunity | won) over marketing touches by one of nine models, by campaign | channel | source | content, in the reporting currency.");
         reports.MapGet("/kpis", KpisAsync).WithName("GetKpis")
             .WithSummary("Every KPI of the glossary for a period (from, to as YYYY-MM-DD, in the workspace time zone), filterable by channel, campaignId, personaId, teamId, ownerId.");
+        reports.MapGet("/dashboard", DashboardAsync).WithName("GetDashboard")
+            .WithSummary("Everything the dashboard shows for a period: the KPI set and the comparison period's (compare=previous | lastYear), attribution of the won revenue by campaign (model), the weekly trend, every campaign's results and the goal forecasts; same filters as /kpis.");
         return api;
     }
 
@@ -49,6 +51,28 @@ public static class RevenueReportsApi
         if (errors.Any || period is null)
             return TypedResults.ValidationProblem(errors.ToDictionary());
         return TypedResults.Ok(await Kpis.ComputeAsync(db, period, filter, m, k => l[k], ct));
+    }
+
+    private static async Task<Results<Ok<DashboardReport>, ValidationProblem>> DashboardAsync(string? from, string? to, string? compare, string? channel,
+        string? campaignId, string? personaId, string? teamId, string? ownerId, string? model, TandemDb db, TimeProvider clock,
+        IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var filter = ParseFilter(channel, campaignId, personaId, teamId, ownerId, errors);
+        var m = ParseModel(model, errors);
+        var lastYear = false;
+        if (!string.IsNullOrWhiteSpace(compare))
+        {
+            if (string.Equals(compare.Trim(), "lastYear", StringComparison.OrdinalIgnoreCase))
+                lastYear = true;
+            else if (!string.Equals(compare.Trim(), "previous", StringComparison.OrdinalIgnoreCase))
+                errors.Add("compare", "One of: previous, lastYear.");
+        }
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var period = ReportPeriod.Parse(from, to, ReportPeriod.FindZone(settings.TimeZone), clock.GetUtcNow(), errors);
+        if (errors.Any || period is null)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await RevenueDashboard.ComputeAsync(db, period, lastYear, filter, m, clock.GetUtcNow(), k => l[k], ct));
     }
 
     public static AttributionModel ParseModel(string? model, FieldErrors errors)
