@@ -264,6 +264,15 @@ public sealed class WeeklyReportSender(TandemDb db, Notifier notifier, TimeProvi
         var due = WeeklyReport.LastDue(now, settings.WeeklyReportDay, Math.Clamp(settings.WeeklyReportHour, 0, 23), zone);
         if (settings.WeeklyReportLastSentFor is { } last && last >= due)
             return null;
+        if (settings.WeeklyReportLastSentFor is null)
+        {
+            // The first pass after install (or after the row was created) only sets the baseline: the first report goes at the next
+            // scheduled time, not at once for a week nobody was waiting for.
+            await EnsureSettingsRowAsync(ct);
+            await db.RevenueSettings.Where(s => s.Id == RevenueSettings.SingletonId && s.WeeklyReportLastSentFor == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.WeeklyReportLastSentFor, due), ct);
+            return null;
+        }
         var week = WeeklyReport.WeekCoveredBy(due, zone);
 
         // The report in the workspace's default language (the recipients' own language is not known to the outbox).
@@ -286,11 +295,6 @@ public sealed class WeeklyReportSender(TandemDb db, Notifier notifier, TimeProvi
         }
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (!await db.RevenueSettings.AnyAsync(s => s.Id == RevenueSettings.SingletonId, ct))
-        {
-            db.RevenueSettings.Add(new RevenueSettings());
-            await db.SaveChangesAsync(ct);
-        }
         var claimed = await db.RevenueSettings
             .Where(s => s.Id == RevenueSettings.SingletonId && (s.WeeklyReportLastSentFor == null || s.WeeklyReportLastSentFor < due))
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.WeeklyReportLastSentFor, due), ct);
@@ -318,6 +322,14 @@ public sealed class WeeklyReportSender(TandemDb db, Notifier notifier, TimeProvi
         await tx.CommitAsync(ct);
         log.LogInformation("Weekly report for the week of {Week} queued for {Count} recipients", week, recipients.Count);
         return week;
+    }
+
+    private async Task EnsureSettingsRowAsync(CancellationToken ct)
+    {
+        if (await db.RevenueSettings.AnyAsync(s => s.Id == RevenueSettings.SingletonId, ct))
+            return;
+        db.RevenueSettings.Add(new RevenueSettings());
+        await db.SaveChangesAsync(ct);
     }
 }
 
