@@ -58,10 +58,10 @@ public abstract class SlaReportTests(DatabaseProvider provider)
         var goalRows = new List<RevenueGoal>();
         if (goals)
         {
-            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Quarter, StartsOn = new DateOnly(2026, 7, 1), Amount = 100_000m, CommittedMqls = 210, AcceptanceFloor = 0.5m, RatingFloor = 3m, CreatedAt = Now.AddDays(-100) });
-            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Quarter, StartsOn = new DateOnly(2026, 10, 1), Amount = 100_000m, CommittedMqls = 200, AcceptanceFloor = 0.45m, CreatedAt = Now.AddDays(-60) });
+            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Quarter, StartsOn = new DateOnly(2026, 7, 1), Amount = 100_000m, CommittedMqls = 80, AcceptanceFloor = 0.5m, RatingFloor = 3m, CreatedAt = Now.AddDays(-100) });
+            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Quarter, StartsOn = new DateOnly(2026, 10, 1), Amount = 100_000m, CommittedMqls = 100, AcceptanceFloor = 0.45m, CreatedAt = Now.AddDays(-60) });
             // A month goal wins over the quarter for its days; a segment goal is not the workspace's commitment.
-            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Month, StartsOn = new DateOnly(2026, 11, 1), Amount = 40_000m, CommittedMqls = 90, AcceptanceFloor = 0.7m, RatingFloor = 3.5m, CreatedAt = Now.AddDays(-30) });
+            goalRows.Add(new RevenueGoal { Period = GoalPeriod.Month, StartsOn = new DateOnly(2026, 11, 1), Amount = 40_000m, CommittedMqls = 40, AcceptanceFloor = 0.7m, RatingFloor = 3.5m, CreatedAt = Now.AddDays(-30) });
             goalRows.Add(new RevenueGoal { Period = GoalPeriod.Month, StartsOn = new DateOnly(2026, 11, 1), Amount = 10_000m, Segment = "Enterprise", CommittedMqls = 5000, CreatedAt = Now.AddDays(-20) });
             db.RevenueGoals.AddRange(goalRows);
         }
@@ -311,9 +311,9 @@ public abstract class SlaReportTests(DatabaseProvider provider)
         Assert.Contains(report.Weeks, w => w.Marketing.MqlsMet == true);
         Assert.Contains(report.Weeks, w => w.Marketing.MqlsMet == false);
         Assert.True(report.Sales.CadencesDue > 5 && report.Sales.FirstTouchDue > 20, report.Sales.ToString());
-        // November's month goal (90 MQLs, floors 70 % and 3.5) sets the terms of its weeks, not the quarter's.
+        // November's month goal (40 MQLs, floors 70 % and 3.5) sets the terms of its weeks, not the quarter's.
         var november = report.Weeks.Single(w => w.WeekOf == new DateOnly(2026, 11, 9));
-        Assert.Equal(21m, november.Marketing.MqlsCommitted);
+        Assert.Equal(9.3m, november.Marketing.MqlsCommitted);
         Assert.Equal((0.7m, 3.5m), (november.Marketing.AcceptanceFloor, november.Marketing.RatingFloor));
 
         // Week boundaries are local midnights: the MQL at Monday 00:00 New York time is in its week, the one a second before in the previous one.
@@ -335,10 +335,10 @@ public abstract class SlaReportTests(DatabaseProvider provider)
         Assert.Equal((from, to), (statement.From, statement.To));
         var m = PlainMarketing(raw, from, to);
         var s = PlainSales(raw, from, to, 0.5m, 0.4m);
-        Assert.Equal(90m, m.MqlsCommitted);
+        Assert.Equal(40m, m.MqlsCommitted);
         Assert.Equal(["mqls", "acceptance", "rating", "firstTouch", "speedToLead", "attempts"], statement.Lines.Select(l => l.Line));
         var lines = statement.Lines.ToDictionary(l => l.Line);
-        Assert.Equal(((decimal?)m.MqlsDelivered, m.MqlsCommitted, m.MqlsDelivered >= 90 ? SlaVerdict.Met : SlaVerdict.Missed),
+        Assert.Equal(((decimal?)m.MqlsDelivered, m.MqlsCommitted, m.MqlsDelivered >= 40 ? SlaVerdict.Met : SlaVerdict.Missed),
             (lines["mqls"].Actual, lines["mqls"].Target, lines["mqls"].Verdict));
         Assert.Equal((m.AcceptanceRate, (decimal?)0.7m, m.AcceptanceMet == true ? SlaVerdict.Met : SlaVerdict.Missed),
             (lines["acceptance"].Actual, lines["acceptance"].Target, lines["acceptance"].Verdict));
@@ -347,7 +347,7 @@ public abstract class SlaReportTests(DatabaseProvider provider)
             (lines["firstTouch"].Actual, lines["firstTouch"].Target, lines["firstTouch"].Verdict));
         Assert.Equal(SlaVerdict.NoTarget, lines["speedToLead"].Verdict);
         Assert.Equal((s.AttemptsCompliance, s.AttemptsMet == true ? SlaVerdict.Met : SlaVerdict.Missed), (lines["attempts"].Actual, lines["attempts"].Verdict));
-        Assert.Equal(5, statement.Report.Weeks.Count);
+        Assert.Equal(6, statement.Report.Weeks.Count); // Sunday 1 and Monday 30 November are weeks of their own
 
         var csv = await client.GetAsync("/api/v1/reports/sla/statement?month=2026-11&format=csv", Ct);
         Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
@@ -356,7 +356,7 @@ public abstract class SlaReportTests(DatabaseProvider provider)
         var rows = text.TrimStart('\uFEFF').Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(7, rows.Length);
         Assert.StartsWith("Team,Commitment,Actual,Target,Verdict", rows[0], StringComparison.Ordinal);
-        Assert.StartsWith($"Marketing,MQLs delivered vs committed,{m.MqlsDelivered},90,", rows[1], StringComparison.Ordinal);
+        Assert.StartsWith($"Marketing,MQLs delivered vs committed,{m.MqlsDelivered},40,", rows[1], StringComparison.Ordinal);
         Assert.DoesNotContain("NoTarget", text, StringComparison.Ordinal);
         Assert.Contains("No target", text, StringComparison.Ordinal);
 
