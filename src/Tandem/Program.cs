@@ -60,6 +60,7 @@ builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddFeedback(builder.Configuration);
 builder.Services.AddRevenue();
 builder.Services.AddGoals();
+builder.Services.AddWeeklyReport(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();

@@ -82,7 +82,11 @@ public sealed class RevenueSettings
     public DayOfWeek WeeklyReportDay { get; set; } = DayOfWeek.Monday;
     public int WeeklyReportHour { get; set; } = 8;
     public bool WeeklyReportEnabled { get; set; } = true;
+    /// <summary>The scheduled instant (UTC) of the last weekly report sent: a report is due when its instant is later than this.</summary>
     public DateTimeOffset? WeeklyReportLastSentFor { get; set; }
+    /// <summary>Sales' side of the SLA: the share (0–1) of due MQLs first-touched within the SLA, and of attempt cadences kept, to call it met.</summary>
+    public decimal SlaFirstTouchTarget { get; set; } = 0.9m;
+    public decimal SlaAttemptsTarget { get; set; } = 0.9m;
     public DateTimeOffset? UpdatedAt { get; set; }
     public string? UpdatedBy { get; set; }
 }
@@ -153,6 +157,8 @@ public static class RevenueModel
             e.Property(s => s.TimeZone).HasMaxLength(64);
             e.Property(s => s.WeeklyReportDay).HasConversion<string>().HasMaxLength(16);
             e.Property(s => s.GrossMarginPercent).HasPrecision(9, 4);
+            e.Property(s => s.SlaFirstTouchTarget).HasPrecision(9, 4);
+            e.Property(s => s.SlaAttemptsTarget).HasPrecision(9, 4);
             e.Property(s => s.UpdatedBy).HasMaxLength(256);
         });
     }

@@ -19,7 +19,75 @@ public static class RevenueReportsApi
             .WithSummary("Every KPI of the glossary for a period (from, to as YYYY-MM-DD, in the workspace time zone), filterable by channel, campaignId, personaId, teamId, ownerId.");
         reports.MapGet("/dashboard", DashboardAsync).WithName("GetDashboard")
             .WithSummary("Everything the dashboard shows for a period: the KPI set and the comparison period's (compare=previous | lastYear), attribution of the won revenue by campaign (model), the weekly trend, every campaign's results and the goal forecasts; same filters as /kpis.");
+        reports.MapGet("/sla", SlaAsync).WithName("GetSlaReport")
+            .WithSummary("The two-sided SLA report for a period (from, to as YYYY-MM-DD in the workspace time zone): marketing's MQLs vs commitment and quality floor, sales' first touch within SLA, median speed to lead and attempts, in total and by week.");
+        reports.MapGet("/sla/statement", SlaStatementAsync).WithName("GetSlaStatement")
+            .WithSummary("The monthly SLA statement (month as YYYY-MM): both sides with a verdict per line; format=json (default), csv or html (printable).");
+        reports.MapGet("/weekly", WeeklyAsync).WithName("GetWeeklyReport")
+            .WithSummary("The weekly smarketing report of the week holding `week` (YYYY-MM-DD, default: last week; weeks run Monday to Sunday in the workspace time zone).");
         return api;
+    }
+
+    private static async Task<Results<Ok<WeeklyReportData>, ValidationProblem>> WeeklyAsync(string? week, TandemDb db, TimeProvider clock,
+        IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var zone = ReportPeriod.FindZone(settings.TimeZone);
+        var now = clock.GetUtcNow();
+        var monday = RevenueDashboard.WeekOf(ReportPeriod.LocalDateOf(now, zone)).AddDays(-7);
+        if (!string.IsNullOrWhiteSpace(week))
+        {
+            if (!DateOnly.TryParseExact(week.Trim(), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None,
+                    out var day) || day.Year is < 1900 or > 2999)
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["week"] = ["A date as YYYY-MM-DD."] });
+            monday = RevenueDashboard.WeekOf(day);
+        }
+        return TypedResults.Ok(await WeeklyReport.ComputeAsync(db, monday, now, k => l[k], ct));
+    }
+
+    private static async Task<Results<Ok<SlaReportResult>, ValidationProblem>> SlaAsync(string? from, string? to, TandemDb db, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var period = ReportPeriod.Parse(from, to, ReportPeriod.FindZone(settings.TimeZone), clock.GetUtcNow(), errors);
+        if (errors.Any || period is null)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        return TypedResults.Ok(await SlaReport.ComputeAsync(db, period, clock.GetUtcNow(), ct));
+    }
+
+    private static async Task<Results<Ok<SlaStatement>, FileContentHttpResult, ContentHttpResult, ValidationProblem>> SlaStatementAsync(string? month,
+        string? format, TandemDb db, TimeProvider clock, IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var zone = ReportPeriod.FindZone(settings.TimeZone);
+        var now = clock.GetUtcNow();
+        DateOnly first;
+        if (string.IsNullOrWhiteSpace(month))
+        {
+            var today = ReportPeriod.LocalDateOf(now, zone);
+            first = new DateOnly(today.Year, today.Month, 1);
+        }
+        else if (!DateOnly.TryParseExact(month.Trim() + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+                     System.Globalization.DateTimeStyles.None, out first) || first.Year is < 1900 or > 2999)
+        {
+            errors.Add("month", "A month as YYYY-MM.");
+        }
+        var kind = (format ?? "json").Trim().ToLowerInvariant();
+        if (kind is not ("json" or "csv" or "html"))
+            errors.Add("format", "One of: json, csv, html.");
+        if (errors.Any)
+            return TypedResults.ValidationProblem(errors.ToDictionary());
+        var statement = await SlaReport.StatementAsync(db, first.Year, first.Month, zone, now, ct);
+        var culture = System.Globalization.CultureInfo.CurrentUICulture;
+        string Label(string key) => l[key];
+        return kind switch
+        {
+            "csv" => TypedResults.File(System.Text.Encoding.UTF8.GetPreamble().Concat(System.Text.Encoding.UTF8.GetBytes(SlaExport.Csv(statement, culture, Label))).ToArray(),
+                "text/csv; charset=utf-8", $"sla-statement-{first:yyyy-MM}.csv"),
+            "html" => TypedResults.Content(SlaExport.Html(statement, culture, Label), "text/html; charset=utf-8"),
+            _ => TypedResults.Ok(statement),
+        };
     }
 
     private static async Task<Results<Ok<AttributionResult>, ValidationProblem>> AttributionAsync(string? model, string? conversion, string? from, string? to,

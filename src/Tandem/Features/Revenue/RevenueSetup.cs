@@ -8,10 +8,10 @@ using Tandem.Features.Platform;
 namespace Tandem.Features.Revenue;
 
 public sealed record RevenueSettingsView(string ReportingCurrency, string TimeZone, decimal GrossMarginPercent, DayOfWeek WeeklyReportDay,
-    int WeeklyReportHour, bool WeeklyReportEnabled, DateTimeOffset? UpdatedAt, string? UpdatedBy);
+    int WeeklyReportHour, bool WeeklyReportEnabled, DateTimeOffset? UpdatedAt, string? UpdatedBy, decimal SlaFirstTouchTarget = 0.9m, decimal SlaAttemptsTarget = 0.9m);
 
 public sealed record RevenueSettingsRequest(string? ReportingCurrency, string? TimeZone, decimal? GrossMarginPercent, DayOfWeek? WeeklyReportDay,
-    int? WeeklyReportHour, bool? WeeklyReportEnabled);
+    int? WeeklyReportHour, bool? WeeklyReportEnabled, decimal? SlaFirstTouchTarget = null, decimal? SlaAttemptsTarget = null);
 
 public sealed record ExchangeRateView(Guid Id, string From, string To, DateOnly On, decimal Rate, DateTimeOffset CreatedAt);
 
@@ -45,7 +45,8 @@ public sealed class RevenueSetup(TandemDb db, TimeProvider clock)
     }
 
     private static RevenueSettingsView View(RevenueSettings s) =>
-        new(s.ReportingCurrency, s.TimeZone, s.GrossMarginPercent, s.WeeklyReportDay, s.WeeklyReportHour, s.WeeklyReportEnabled, s.UpdatedAt, s.UpdatedBy);
+        new(s.ReportingCurrency, s.TimeZone, s.GrossMarginPercent, s.WeeklyReportDay, s.WeeklyReportHour, s.WeeklyReportEnabled, s.UpdatedAt, s.UpdatedBy, s.SlaFirstTouchTarget,
+            s.SlaAttemptsTarget);
 
     /// <summary>Replaces the settings (null fields keep their value).</summary>
     public async Task<SetupOutcome<RevenueSettingsView>> SaveSettingsAsync(RevenueSettingsRequest r, string actor, CancellationToken ct)
@@ -60,6 +61,10 @@ public sealed class RevenueSetup(TandemDb db, TimeProvider clock)
             errors.Add("grossMarginPercent", "Between 0 and 100.");
         if (r.WeeklyReportHour is < 0 or > 23)
             errors.Add("weeklyReportHour", "Between 0 and 23.");
+        if (r.SlaFirstTouchTarget is < 0 or > 1)
+            errors.Add("slaFirstTouchTarget", "A share from 0 to 1 (0.9 = 90 %).");
+        if (r.SlaAttemptsTarget is < 0 or > 1)
+            errors.Add("slaAttemptsTarget", "A share from 0 to 1 (0.9 = 90 %).");
         if (errors.Any)
             return new(null, errors.ToDictionary());
         var s = await db.RevenueSettings.FirstOrDefaultAsync(ct);
@@ -71,6 +76,8 @@ public sealed class RevenueSetup(TandemDb db, TimeProvider clock)
         if (r.WeeklyReportDay is { } d) s.WeeklyReportDay = d;
         if (r.WeeklyReportHour is { } h) s.WeeklyReportHour = h;
         if (r.WeeklyReportEnabled is { } e) s.WeeklyReportEnabled = e;
+        if (r.SlaFirstTouchTarget is { } ft) s.SlaFirstTouchTarget = ft;
+        if (r.SlaAttemptsTarget is { } at) s.SlaAttemptsTarget = at;
         s.UpdatedAt = clock.GetUtcNow();
         s.UpdatedBy = actor.Length > 256 ? actor[..256] : actor;
         await db.SaveChangesAsync(ct);

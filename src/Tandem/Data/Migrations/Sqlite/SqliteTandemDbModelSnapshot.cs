@@ -1848,6 +1848,9 @@ namespace Tandem.Data.Migrations.Sqlite
                         .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("HtmlBody")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -2660,6 +2663,14 @@ namespace Tandem.Data.Migrations.Sqlite
                         .HasMaxLength(3)
                         .HasColumnType("TEXT")
                         .IsFixedLength();
+
+                    b.Property<long>("SlaAttemptsTarget")
+                        .HasPrecision(9, 4)
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("SlaFirstTouchTarget")
+                        .HasPrecision(9, 4)
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("TimeZone")
                         .IsRequired()

@@ -49,6 +49,8 @@ public sealed class Notification
     public required string Kind { get; set; }
     public required string Subject { get; set; }
     public string Body { get; set; } = "";
+    /// <summary>An HTML version of an email (reports); the plain <see cref="Body"/> stays the text alternative. Every user value in it is encoded by its producer.</summary>
+    public string? HtmlBody { get; set; }
     /// <summary>Relative URL in the app, e.g. <c>/leads/{id}</c>.</summary>
     public string? Link { get; set; }
     /// <summary>Urgent messages ignore quiet hours.</summary>

@@ -145,7 +145,7 @@ public sealed class NotificationDispatcher(
             {
                 var smtp = settings.Smtp!;
                 await email.SendAsync(smtp.Endpoint, new EmailMessage(row.Id, smtp.FromAddress, smtp.FromName, row.RecipientAddress!, row.Subject,
-                    NotificationRules.EmailBody(row.Body, link)), ct);
+                    NotificationRules.EmailBody(row.Body, link), row.HtmlBody), ct);
             }
             else
             {

@@ -17,6 +17,8 @@ public sealed record NotificationRequest
     public required IReadOnlyCollection<NotificationChannel> Channels { get; init; }
     public required string Subject { get; init; }
     public string Body { get; init; } = "";
+    /// <summary>Optional HTML version of the email (the producer encodes every user value); kept on the email row only.</summary>
+    public string? HtmlBody { get; init; }
     /// <summary>Relative URL inside Tandem, e.g. <c>/leads/{id}</c>.</summary>
     public string? Link { get; init; }
     /// <summary>Urgent messages are sent during quiet hours too.</summary>
@@ -75,6 +77,7 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
                 Kind = NotificationRules.Truncate(request.Kind, 64),
                 Subject = NotificationRules.Truncate(request.Subject, Notification.MaxSubjectLength),
                 Body = NotificationRules.Truncate(request.Body, Notification.MaxBodyLength),
+                HtmlBody = channel == NotificationChannel.Email ? request.HtmlBody : null,
                 Link = request.Link,
                 Urgent = request.Urgent,
                 DedupeKey = key,
