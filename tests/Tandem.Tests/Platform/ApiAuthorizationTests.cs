@@ -129,6 +129,8 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/reports/lead-quality.csv", Scopes.Read),
         ("GET", "/api/v1/reports/attribution", Scopes.Read),
         ("GET", "/api/v1/reports/kpis", Scopes.Read),
+        ("GET", "/api/v1/campaigns/results", Scopes.Read),
+        ("GET", "/api/v1/campaigns/{id:guid}/results", Scopes.Read),
         ("GET", "/api/v1/goals/", Scopes.Read),
         ("POST", "/api/v1/goals/", Scopes.Ingest),
         ("PUT", "/api/v1/goals/{id:guid}", Scopes.Ingest),
