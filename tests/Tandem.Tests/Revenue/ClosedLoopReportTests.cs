@@ -510,6 +510,22 @@ public abstract class ClosedLoopReportTests(DatabaseProvider provider)
         Assert.Equal(240, plan.CommittedMqls);
         Assert.True(plan.MqlToSql.Overridden);
 
+        // Adopting the planner's MQL number as marketing's commitment: writers only; stored on the goal.
+        Assert.Equal(HttpStatusCode.Forbidden, (await rep.PostAsync($"/api/v1/goals/{id}/adopt-commitment", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await marketer.PostAsync($"/api/v1/goals/{Guid.NewGuid()}/adopt-commitment", null, Ct)).StatusCode);
+        var adopted = await marketer.PostAsync($"/api/v1/goals/{id}/adopt-commitment", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, adopted.StatusCode);
+        Assert.Equal(240, (await adopted.Content.ReadFromJsonAsync<RevenueGoal>(JsonOptions, Ct))!.CommittedMqls);
+        Assert.Equal(240, await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().RevenueGoals.Where(g => g.Id == id).Select(g => g.CommittedMqls).SingleAsync(Ct)));
+
+        // A planner with no MQL number (nothing measured before 2020, no override): a field error, nothing written.
+        var early = await marketer.PostAsJsonAsync("/api/v1/goals/", new { period = "Month", startsOn = "2020-01-01", amount = 5_000m, currency = "EUR" }, Ct);
+        var earlyId = (await early.Content.ReadFromJsonAsync<RevenueGoal>(JsonOptions, Ct))!.Id;
+        var none = await marketer.PostAsync($"/api/v1/goals/{earlyId}/adopt-commitment", null, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
+        Assert.Contains("\"committedMqls\"", await none.Content.ReadAsStringAsync(Ct));
+        Assert.Null(await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().RevenueGoals.Where(g => g.Id == earlyId).Select(g => g.CommittedMqls).SingleAsync(Ct)));
+
         // Nothing overridden: the rates measured over the six months before the period, each step rounded up.
         var quarter = raw.Goals.Single(g => g.StartsOn == new DateOnly(2026, 10, 1));
         var measured = (await admin.GetFromJsonAsync<GoalPlan>($"/api/v1/goals/{quarter.Id}/plan", JsonOptions, Ct))!;
