@@ -31,6 +31,7 @@ public sealed class ClosedLoopUiTests(PipelineAppFixture app) : BrowserTest<Pipe
         await page.WaitForFunctionAsync(RoiOrder, "asc");
         await sortRoi.ClickAsync();
         await page.WaitForFunctionAsync(RoiOrder, "desc");
+        await page.EvaluateAsync("() => document.querySelectorAll('[data-testid=campaign-results] .mud-table-container').forEach(e => e.scrollLeft = 0)");
         await page.ScreenshotAsync(new() { Path = Path.Combine(App.RepoRoot, "docs", "screenshots", "campaign-results.png"), FullPage = true });
 
         // The best campaign's page shows the same ROI for the same period and model, and its weekly trend as a table.
