@@ -118,6 +118,7 @@ api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();
 api.MapRevenueReportsApi();
+api.MapCampaignResultsApi();
 api.MapGoalsApi();
 api.MapRevenueApi();
 app.MapCaptureChannels(api);

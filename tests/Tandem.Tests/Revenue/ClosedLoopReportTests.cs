@@ -377,7 +377,84 @@ public abstract class ClosedLoopReportTests(DatabaseProvider provider)
             Assert.Equal(r.Spend == 0 ? (decimal?)null : Math.Round((r.WonRevenue - r.Spend) / r.Spend, 4, MidpointRounding.AwayFromZero), r.Roi);
             Assert.Equal(R4(e2.Accepted, e2.Dispositioned), r.AcceptanceRate);
             Assert.Equal(e2.LeadQuality is { } q ? Math.Round(q, 2) : null, r.MeanLeadRating);
+            Assert.Equal(e2.NewCustomers, r.NewCustomers);
+            Assert.Equal(e2.NewCustomers == 0 ? (decimal?)null : Math.Round(e2.Spend / e2.NewCustomers, 2, MidpointRounding.AwayFromZero), r.Cac);
+            Assert.Equal(e2.NewLeads == 0 ? (decimal?)null : Math.Round(e2.Spend / e2.NewLeads, 2, MidpointRounding.AwayFromZero), r.CostPerLead);
+            Assert.Equal(e2.Mqls == 0 ? (decimal?)null : Math.Round(e2.Spend / e2.Mqls, 2, MidpointRounding.AwayFromZero), r.CostPerMql);
+            Assert.Equal(e2.Sqls == 0 ? (decimal?)null : Math.Round(e2.Spend / e2.Sqls, 2, MidpointRounding.AwayFromZero), r.CostPerSql);
+            // JPY deals have no rate: never added, listed under each campaign that touched them before the win.
+            var jpy = raw.Deals.Where(d => d.Status == DealStatus.Won && d.Currency == "JPY" && InPeriod(d.ClosedAt)
+                && raw.Activities.Any(a => a.LeadId == d.LeadId && a.CampaignId == c.Id && a.OccurredAt <= d.ClosedAt
+                    && a.Type is not (ActivityType.Call or ActivityType.Meeting or ActivityType.EmailSent or ActivityType.Note))).ToList();
+            Unconverted[] expectedJpy = jpy.Count == 0 ? [] : [new Unconverted("JPY", jpy.Sum(d => d.Amount), jpy.Count)];
+            Assert.Equal(expectedJpy, r.UnconvertedRevenue);
+            Assert.Empty(r.UnconvertedSpend);
         }
+        Assert.Contains(results, r => r.UnconvertedRevenue.Count > 0);
+        Assert.Contains(results, r => r.NewCustomers > 0 && r.Cac is not null);
+    }
+
+    [Fact]
+    public async Task CampaignResultsOverHttpMatchThePlainFiguresSortByRoiAndTheirWeeksAddUp()
+    {
+        var (app, admin) = await StartAsync(provider);
+        await using var _ = app;
+        var raw = await SeedAsync(app);
+        var fx = new PlainConverter(raw.Rates);
+        var range = $"from={From:yyyy-MM-dd}&to={To:yyyy-MM-dd}";
+
+        var list = (await admin.GetFromJsonAsync<CampaignResultsReport>($"/api/v1/campaigns/results?{range}&model=w&sort=roi", JsonOptions, Ct))!;
+        Assert.Equal(("EUR", "w", From, To), (list.Currency, list.Model, list.From, list.To));
+        Assert.Equal(raw.Campaigns.Count, list.Campaigns.Count);
+        var rois = list.Campaigns.Where(c => c.Roi is not null).Select(c => c.Roi!.Value).ToList();
+        Assert.Equal(rois.OrderDescending(), rois);
+        Assert.True(rois.Count >= 2, "the dataset has campaigns with spend");
+        var (_, byCampaign) = PlainAttribution(raw, fx, "w", "won", "campaign");
+        foreach (var r in list.Campaigns)
+        {
+            var credited = byCampaign.TryGetValue(r.CampaignId.ToString(), out var x) ? x : default;
+            Assert.True(Math.Abs(credited.Credit - r.WonRevenue) <= 0.01m * Math.Max(1, credited.Count), $"{r.Name}: {credited.Credit} vs {r.WonRevenue}");
+            Assert.Equal(PlainKpis(raw, fx, r.CampaignId).NewLeads, r.Leads);
+        }
+        var ascending = (await admin.GetFromJsonAsync<CampaignResultsReport>($"/api/v1/campaigns/results?{range}&sort=quality&order=asc", JsonOptions, Ct))!;
+        var ratings = ascending.Campaigns.Where(c => c.MeanLeadRating is not null).Select(c => c.MeanLeadRating!.Value).ToList();
+        Assert.Equal(ratings.Order(), ratings);
+        Assert.Equal("linear", ascending.Model);
+
+        foreach (var c in raw.Campaigns)
+        {
+            var detail = (await admin.GetFromJsonAsync<CampaignResultsDetail>($"/api/v1/campaigns/{c.Id}/results?{range}&model=w", JsonOptions, Ct))!;
+            var row = list.Campaigns.Single(x => x.CampaignId == c.Id);
+            Assert.Equal(row with { UnconvertedSpend = null!, UnconvertedRevenue = null! }, detail.Campaign with { UnconvertedSpend = null!, UnconvertedRevenue = null! });
+            Assert.Equal(row.UnconvertedRevenue, detail.Campaign.UnconvertedRevenue);
+            Assert.Equal(row.WonRevenue, detail.Weeks.Sum(w => w.WonRevenue));
+            Assert.Equal(row.Leads, detail.Weeks.Sum(w => w.Leads));
+            Assert.Equal(row.Mqls, detail.Weeks.Sum(w => w.Mqls));
+            Assert.Equal(row.Sqls, detail.Weeks.Sum(w => w.Sqls));
+            foreach (var w in detail.Weeks)
+            {
+                var weekStart = StartOfDay(w.WeekOf) < Start ? Start : StartOfDay(w.WeekOf);
+                var weekEnd = StartOfDay(w.WeekOf.AddDays(7)) > End ? End : StartOfDay(w.WeekOf.AddDays(7));
+                Assert.Equal(raw.Leads.Count(l => l.FirstCampaignId == c.Id && l.CreatedAt >= weekStart && l.CreatedAt < weekEnd), w.Leads);
+            }
+        }
+
+        // Bad queries: field errors; an unknown campaign: 404 problem.
+        foreach (var (query, field) in new[] { ("model=sideways", "model"), ("from=2026-13-01", "from"), ("from=2026-11-01&to=2026-10-01", "to"), ("sort=mood", "sort"), ("order=up", "order") })
+        {
+            var r = await admin.GetAsync($"/api/v1/campaigns/results?{query}", Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains($"\"{field}\"", await r.Content.ReadAsStringAsync(Ct));
+        }
+        foreach (var (query, field) in new[] { ("model=3", "model"), ("to=2026-02-30", "to") })
+        {
+            var r = await admin.GetAsync($"/api/v1/campaigns/{raw.Campaigns[0].Id}/results?{query}", Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains($"\"{field}\"", await r.Content.ReadAsStringAsync(Ct));
+        }
+        var missing = await admin.GetAsync($"/api/v1/campaigns/{Guid.NewGuid()}/results", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]
@@ -432,6 +509,22 @@ public abstract class ClosedLoopReportTests(DatabaseProvider provider)
         Assert.Equal((12, 48, 96, 240, 800), (plan.RequiredWonDeals, plan.RequiredOpportunities, plan.RequiredSqls, plan.RequiredMqls, plan.RequiredLeads));
         Assert.Equal(240, plan.CommittedMqls);
         Assert.True(plan.MqlToSql.Overridden);
+
+        // Adopting the planner's MQL number as marketing's commitment: writers only; stored on the goal.
+        Assert.Equal(HttpStatusCode.Forbidden, (await rep.PostAsync($"/api/v1/goals/{id}/adopt-commitment", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await marketer.PostAsync($"/api/v1/goals/{Guid.NewGuid()}/adopt-commitment", null, Ct)).StatusCode);
+        var adopted = await marketer.PostAsync($"/api/v1/goals/{id}/adopt-commitment", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, adopted.StatusCode);
+        Assert.Equal(240, (await adopted.Content.ReadFromJsonAsync<RevenueGoal>(JsonOptions, Ct))!.CommittedMqls);
+        Assert.Equal(240, await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().RevenueGoals.Where(g => g.Id == id).Select(g => g.CommittedMqls).SingleAsync(Ct)));
+
+        // A planner with no MQL number (nothing measured before 2020, no override): a field error, nothing written.
+        var early = await marketer.PostAsJsonAsync("/api/v1/goals/", new { period = "Month", startsOn = "2020-01-01", amount = 5_000m, currency = "EUR" }, Ct);
+        var earlyId = (await early.Content.ReadFromJsonAsync<RevenueGoal>(JsonOptions, Ct))!.Id;
+        var none = await marketer.PostAsync($"/api/v1/goals/{earlyId}/adopt-commitment", null, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
+        Assert.Contains("\"committedMqls\"", await none.Content.ReadAsStringAsync(Ct));
+        Assert.Null(await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().RevenueGoals.Where(g => g.Id == earlyId).Select(g => g.CommittedMqls).SingleAsync(Ct)));
 
         // Nothing overridden: the rates measured over the six months before the period, each step rounded up.
         var quarter = raw.Goals.Single(g => g.StartsOn == new DateOnly(2026, 10, 1));

@@ -33,6 +33,7 @@ public static class Goals
     public const string GoalWritePolicy = "revenue:goals";
     /// <summary>Rates are measured over the six months before the goal's period.</summary>
     public const int LookbackMonths = 6;
+    public const int MaxCommittedMqls = 10_000_000;
 
     public static IServiceCollection AddGoals(this IServiceCollection services)
     {
@@ -50,6 +51,8 @@ public static class Goals
             .WithSummary("A revenue goal for a month or a quarter (startsOn is its first day), optionally per segment, with optional overrides of the planner's rates.");
         g.MapPut("/{id:guid}", UpdateAsync).RequireAuthorization(GoalWritePolicy).WithName("UpdateGoal").WithSummary("Change a goal (every field is replaced).");
         g.MapDelete("/{id:guid}", DeleteAsync).RequireAuthorization(GoalWritePolicy).WithName("DeleteGoal").WithSummary("Delete a goal.");
+        g.MapPost("/{id:guid}/adopt-commitment", AdoptEndpointAsync).RequireAuthorization(GoalWritePolicy).WithName("AdoptGoalCommitment")
+            .WithSummary("Make the planner's MQL number the goal's committed MQLs (marketing's side of the SLA); 400 when the planner has no number.");
         g.MapGet("/{id:guid}/plan", PlanAsync).RequireAuthorization(Policies.ScopeRead).WithName("GetGoalPlan")
             .WithSummary("The reverse funnel: won deals, opportunities, SQLs, MQLs and leads the goal needs, the proposed MQL commitment, and progress.");
         return api;
@@ -61,28 +64,80 @@ public static class Goals
     private static async Task<Results<Created<RevenueGoal>, ValidationProblem>> CreateAsync(GoalRequest body, HttpContext http, TandemDb db, TimeProvider clock,
         CancellationToken ct)
     {
-        var goal = new RevenueGoal { CreatedAt = clock.GetUtcNow(), CreatedBy = Leads.Actor.From(http.User).Id };
-        if (Apply(goal, body, clock.GetUtcNow()) is { } errors)
-            return TypedResults.ValidationProblem(errors);
-        db.RevenueGoals.Add(goal);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Created($"/api/v1/goals/{goal.Id}", goal);
+        var (goal, errors) = await SaveAsync(db, null, body, Leads.Actor.From(http.User).Id, clock.GetUtcNow(), ct);
+        return errors is not null ? TypedResults.ValidationProblem(errors) : TypedResults.Created($"/api/v1/goals/{goal!.Id}", goal);
     }
 
     private static async Task<Results<Ok<RevenueGoal>, ValidationProblem, ProblemHttpResult>> UpdateAsync(Guid id, GoalRequest body, TandemDb db,
         TimeProvider clock, CancellationToken ct)
     {
-        var goal = await db.RevenueGoals.FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (goal is null)
-            return ApiConventions.NotFoundProblem($"No goal with id {id}.");
-        if (Apply(goal, body, clock.GetUtcNow()) is { } errors)
+        var (goal, errors) = await SaveAsync(db, id, body, null, clock.GetUtcNow(), ct);
+        if (errors is not null)
             return TypedResults.ValidationProblem(errors);
-        await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(goal);
+        return goal is null ? ApiConventions.NotFoundProblem($"No goal with id {id}.") : TypedResults.Ok(goal);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, TandemDb db, CancellationToken ct) =>
-        await db.RevenueGoals.Where(x => x.Id == id).ExecuteDeleteAsync(ct) == 0 ? ApiConventions.NotFoundProblem($"No goal with id {id}.") : TypedResults.NoContent();
+        await DeleteGoalAsync(db, id, ct) ? TypedResults.NoContent() : ApiConventions.NotFoundProblem($"No goal with id {id}.");
+
+    private static async Task<Results<Ok<RevenueGoal>, ValidationProblem, ProblemHttpResult>> AdoptEndpointAsync(Guid id, TandemDb db, TimeProvider clock,
+        IStringLocalizer<SharedResource> l, CancellationToken ct)
+    {
+        var (goal, errors) = await AdoptCommitmentAsync(db, id, clock.GetUtcNow(), k => l[k], ct);
+        if (errors is not null)
+            return TypedResults.ValidationProblem(errors);
+        return goal is null ? ApiConventions.NotFoundProblem($"No goal with id {id}.") : TypedResults.Ok(goal);
+    }
+
+    /// <summary>
+    /// Creates (<paramref name="id"/> null) or replaces a goal. Returns the goal and no errors; the field errors (nothing written); or neither
+    /// when the goal to change does not exist. The page and the API both call it; the caller has checked <see cref="GoalWritePolicy"/>.
+    /// </summary>
+    public static async Task<(RevenueGoal? Goal, Dictionary<string, string[]>? Errors)> SaveAsync(TandemDb db, Guid? id, GoalRequest body, Guid? by,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        RevenueGoal? goal;
+        if (id is { } existing)
+        {
+            goal = await db.RevenueGoals.FirstOrDefaultAsync(x => x.Id == existing, ct);
+            if (goal is null)
+                return (null, null);
+        }
+        else
+        {
+            goal = new RevenueGoal { CreatedAt = now, CreatedBy = by };
+        }
+        if (Apply(goal, body, now) is { } errors)
+            return (null, errors);
+        if (id is null)
+            db.RevenueGoals.Add(goal);
+        await db.SaveChangesAsync(ct);
+        return (goal, null);
+    }
+
+    public static async Task<bool> DeleteGoalAsync(TandemDb db, Guid id, CancellationToken ct) =>
+        await db.RevenueGoals.Where(x => x.Id == id).ExecuteDeleteAsync(ct) > 0;
+
+    /// <summary>
+    /// Adopts the planner's MQL number as the goal's committed MQLs. A field error on <c>committedMqls</c> when the planner has no number
+    /// (a rate or the deal size unknown); neither goal nor errors when the goal does not exist.
+    /// </summary>
+    public static async Task<(RevenueGoal? Goal, Dictionary<string, string[]>? Errors)> AdoptCommitmentAsync(TandemDb db, Guid id, DateTimeOffset now,
+        Func<string, string> label, CancellationToken ct)
+    {
+        var goal = await db.RevenueGoals.FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (goal is null)
+            return (null, null);
+        var plan = await PlanOfAsync(db, goal, now, label, ct);
+        if (plan.RequiredMqls is not { } mqls)
+            return (null, new Dictionary<string, string[]> { ["committedMqls"] = ["The planner has no MQL number: a conversion rate or the average deal size is unknown."] });
+        if (mqls > MaxCommittedMqls)
+            return (null, new Dictionary<string, string[]> { ["committedMqls"] = ["A number of MQLs from 0."] });
+        goal.CommittedMqls = mqls;
+        goal.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        return (goal, null);
+    }
 
     private static async Task<Results<Ok<GoalPlan>, ProblemHttpResult>> PlanAsync(Guid id, TandemDb db, TimeProvider clock, IStringLocalizer<SharedResource> l,
         CancellationToken ct)
@@ -114,7 +169,7 @@ public static class Goals
         Rate(body.MqlToSqlRate, "mqlToSqlRate");
         Rate(body.SqlToOpportunityRate, "sqlToOpportunityRate");
         Rate(body.OpportunityToWonRate, "opportunityToWonRate");
-        if (body.CommittedMqls is < 0 or > 10_000_000)
+        if (body.CommittedMqls is < 0 or > MaxCommittedMqls)
             errors.Add("committedMqls", "A number of MQLs from 0.");
         if (body.AcceptanceFloor is < 0 or > 1)
             errors.Add("acceptanceFloor", "A share from 0 to 1.");

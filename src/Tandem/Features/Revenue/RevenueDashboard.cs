@@ -20,11 +20,24 @@ public sealed record DashboardReport(DateOnly From, DateOnly To, string Currency
 
 /// <summary>
 /// A campaign's results in a period: its sourced leads (first-touch campaign) and what became of them, the revenue won in the period
-/// credited to it by the model, its spend, costs and ROI.
+/// credited to it by the model, its spend, costs and ROI. CAC = spend / new customers (accounts that became customers in the period with
+/// a lead the campaign sourced; the sales cost is not per campaign, as in the KPI set with a campaign filter). Amounts are in the
+/// reporting currency; spend lines and won deals touched by the campaign whose currency has no rate are listed apart, never added.
 /// </summary>
 public sealed record CampaignResult(Guid CampaignId, string Name, Channel Channel, CampaignStatus Status, int Leads, int Mqls, int Sqls, int Opportunities,
     int WonDeals, decimal WonRevenue, decimal Spend, decimal? CostPerLead, decimal? CostPerMql, decimal? Cac, decimal? Roi, decimal? AcceptanceRate,
-    decimal? MeanLeadRating);
+    decimal? MeanLeadRating, int NewCustomers, decimal? CostPerSql, IReadOnlyList<Unconverted> UnconvertedSpend, IReadOnlyList<Unconverted> UnconvertedRevenue);
+
+/// <summary>What the campaign results can be sorted by.</summary>
+public enum CampaignSort
+{
+    Name,
+    Roi,
+    Quality,
+    Acceptance,
+    Revenue,
+    Leads,
+}
 
 /// <summary>The figures of the dashboard and the campaign pages beyond the KPI set (decision 017).</summary>
 public static class RevenueDashboard
@@ -130,11 +143,29 @@ public static class RevenueDashboard
                              where r.CreatedAt >= start && r.CreatedAt < end
                              group r by l.FirstCampaignId into g
                              select new { g.Key, Sum = g.Sum(r => r.LeadQuality), Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, ct);
+        var customers = await (from a in db.Accounts.AsNoTracking()
+                               where a.CustomerSince >= start && a.CustomerSince < end
+                               from l in sourced
+                               where l.AccountId == a.Id
+                               select new { AccountId = a.Id, CampaignId = l.FirstCampaignId!.Value }).Distinct().ToListAsync(ct);
         var spendRows = await db.CampaignSpend.AsNoTracking().Where(s => ids.Contains(s.CampaignId) && s.On >= period.From && s.On <= period.To)
             .Select(s => new { s.CampaignId, s.Amount, s.On }).ToListAsync(ct);
 
         var (conversions, touches, _) = await AttributionReport.LoadAsync(db, ConversionKind.Won, period, converter, ct);
         var credited = AttributionReport.Credit(model, ConversionKind.Won, AttributionBy.Campaign, conversions, touches);
+        // Won deals with no rate to the reporting currency: listed under each campaign that touched them before the win.
+        var unconvertedWon = new Dictionary<Guid, MoneySum>();
+        var wonRows = await db.Deals.AsNoTracking().Where(d => d.Status == DealStatus.Won && d.ClosedAt >= start && d.ClosedAt < end)
+            .Select(d => new { d.Id, d.Amount, d.Currency, d.ClosedAt }).ToListAsync(ct);
+        foreach (var d in wonRows.Where(d => converter.RateOn(d.Currency, period.LocalDate(d.ClosedAt!.Value)) is null))
+        {
+            foreach (var campaignId in touches[d.Id].Where(t => t.At <= d.ClosedAt && t.CampaignId is not null).Select(t => t.CampaignId!.Value).Distinct())
+            {
+                if (!unconvertedWon.TryGetValue(campaignId, out var sum))
+                    unconvertedWon[campaignId] = sum = new MoneySum(converter);
+                sum.Add(d.Amount, d.Currency, period.LocalDate(d.ClosedAt!.Value));
+            }
+        }
 
         var results = new List<CampaignResult>();
         foreach (var c in list)
@@ -144,16 +175,20 @@ public static class RevenueDashboard
                 spend.Add(s.Amount, c.Currency, s.On);
             var n = leads.GetValueOrDefault(c.Id);
             var m = mqls.GetValueOrDefault(c.Id);
+            var q = sqls.GetValueOrDefault(c.Id);
             var w = wonDeals.GetValueOrDefault(c.Id);
+            var won = customers.Count(x => x.CampaignId == c.Id);
             var revenue = credited.TryGetValue(c.Id.ToString(), out var credit) ? credit.Credit : 0m;
             var v = verdicts.Where(x => x.FirstCampaignId == c.Id).ToList();
             var r = ratings.GetValueOrDefault(c.Id);
-            results.Add(new CampaignResult(c.Id, c.Name, c.Channel, c.Status, n, m, sqls.GetValueOrDefault(c.Id), opportunities.GetValueOrDefault(c.Id), w,
+            results.Add(new CampaignResult(c.Id, c.Name, c.Channel, c.Status, n, m, q, opportunities.GetValueOrDefault(c.Id), w,
                 revenue, spend.Total,
-                n == 0 ? null : Money(spend.Total / n), m == 0 ? null : Money(spend.Total / m), w == 0 ? null : Money(spend.Total / w),
+                n == 0 ? null : Money(spend.Total / n), m == 0 ? null : Money(spend.Total / m), won == 0 ? null : Money(spend.Total / won),
                 spend.Total == 0 ? null : Math.Round((revenue - spend.Total) / spend.Total, Kpis.RateDecimals, MidpointRounding.AwayFromZero),
                 Kpis.Ratio(v.Sum(x => x.Accepted), v.Count),
-                r is null || r.Count == 0 ? null : Math.Round((decimal)r.Sum / r.Count, 2, MidpointRounding.AwayFromZero)));
+                r is null || r.Count == 0 ? null : Math.Round((decimal)r.Sum / r.Count, 2, MidpointRounding.AwayFromZero),
+                won, q == 0 ? null : Money(spend.Total / q), spend.Unconverted,
+                unconvertedWon.TryGetValue(c.Id, out var lost) ? lost.Unconverted : []));
         }
         return results;
 
@@ -162,6 +197,42 @@ public static class RevenueDashboard
                    join l in sourced on e.LeadId equals l.Id
                    group e by l.FirstCampaignId into g
                    select new { g.Key, Count = g.Count() }).ToDictionaryAsync(x => x.Key!.Value, x => x.Count, ct);
+    }
+
+    /// <summary>
+    /// A campaign's weekly trend: its sourced leads, first MQL and SQL entries by week, and the revenue won each week credited to it
+    /// by the model (so the weeks add up to its <see cref="CampaignResult.WonRevenue"/>).
+    /// </summary>
+    public static async Task<IReadOnlyList<TrendWeek>> CampaignTrendAsync(TandemDb db, ReportPeriod period, AttributionModel model, Guid campaignId,
+        CancellationToken ct)
+    {
+        var weeks = await TrendAsync(db, period, new KpiFilter(CampaignId: campaignId), ct);
+        var settings = await RevenueSettingsStore.GetAsync(db, ct);
+        var converter = await CurrencyConverter.LoadAsync(db, settings.ReportingCurrency, ct);
+        var (conversions, touches, _) = await AttributionReport.LoadAsync(db, ConversionKind.Won, period, converter, ct);
+        var key = campaignId.ToString();
+        var byWeek = conversions.GroupBy(c => WeekOf(period.LocalDate(c.At)))
+            .ToDictionary(g => g.Key, g => AttributionReport.Credit(model, ConversionKind.Won, AttributionBy.Campaign, g, touches).TryGetValue(key, out var x) ? x.Credit : 0m);
+        return [.. weeks.Select(w => w with { WonRevenue = byWeek.GetValueOrDefault(w.WeekOf) })];
+    }
+
+    /// <summary>Sorts campaign results by a key (nulls last whatever the direction): roi, quality (mean lead rating, then acceptance), revenue, leads, name.</summary>
+    public static IEnumerable<CampaignResult> Sort(IEnumerable<CampaignResult> rows, CampaignSort sort, bool descending)
+    {
+        IOrderedEnumerable<CampaignResult> ordered = sort switch
+        {
+            CampaignSort.Roi => By(rows.OrderBy(r => r.Roi is null), r => r.Roi),
+            CampaignSort.Quality => By(rows.OrderBy(r => r.MeanLeadRating is null), r => r.MeanLeadRating)
+                .ThenBy(r => r.AcceptanceRate is null).ThenByDescending(r => r.AcceptanceRate),
+            CampaignSort.Acceptance => By(rows.OrderBy(r => r.AcceptanceRate is null), r => r.AcceptanceRate),
+            CampaignSort.Revenue => By(rows.OrderBy(_ => false), r => r.WonRevenue),
+            CampaignSort.Leads => By(rows.OrderBy(_ => false), r => r.Leads),
+            _ => descending ? rows.OrderByDescending(r => r.Name, StringComparer.CurrentCultureIgnoreCase) : rows.OrderBy(r => r.Name, StringComparer.CurrentCultureIgnoreCase),
+        };
+        return ordered.ThenBy(r => r.Name, StringComparer.CurrentCultureIgnoreCase).ThenBy(r => r.CampaignId);
+
+        IOrderedEnumerable<CampaignResult> By<T>(IOrderedEnumerable<CampaignResult> first, Func<CampaignResult, T> key) =>
+            descending ? first.ThenByDescending(key) : first.ThenBy(key);
     }
 
     private static decimal Money(decimal value) => Math.Round(value, 2, MidpointRounding.AwayFromZero);
