@@ -1848,6 +1848,9 @@ namespace Tandem.Data.Migrations.Sqlite
                         .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("DigestId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -1901,6 +1904,8 @@ namespace Tandem.Data.Migrations.Sqlite
 
                     b.HasIndex("DedupeKey")
                         .IsUnique();
+
+                    b.HasIndex("DigestId");
 
                     b.HasIndex("Status", "NextAttemptAt");
 
@@ -1986,6 +1991,27 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.ToTable("NotificationSettings", (string)null);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Platform.Notifications.UserNotificationPreferences", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Choices")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DigestHour")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("NotificationPreferences", (string)null);
                 });
 
             modelBuilder.Entity("Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery", b =>
@@ -2933,6 +2959,15 @@ namespace Tandem.Data.Migrations.Sqlite
                         .WithMany()
                         .HasForeignKey("RecipientUserId")
                         .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Platform.Notifications.UserNotificationPreferences", b =>
+                {
+                    b.HasOne("Tandem.Features.Platform.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery", b =>

@@ -15,7 +15,8 @@ public sealed class NotificationSendException(string message, bool permanent, Ex
 
 public sealed record SmtpEndpoint(string Host, int Port, SmtpSecurity Security, string? Username, string? Password);
 
-public sealed record EmailMessage(Guid NotificationId, string FromAddress, string? FromName, string To, string Subject, string TextBody);
+/// <param name="HtmlBody">When given, the email is multipart/alternative: the text and this HTML.</param>
+public sealed record EmailMessage(Guid NotificationId, string FromAddress, string? FromName, string To, string Subject, string TextBody, string? HtmlBody = null);
 
 /// <summary>Sends one email. Throws <see cref="NotificationSendException"/> on failure.</summary>
 public interface IEmailTransport
@@ -38,7 +39,9 @@ public sealed class MailKitEmailTransport(IOptions<NotificationOptions> options)
         {
             MessageId = NotificationRules.MessageId(message.NotificationId, message.FromAddress),
             Subject = message.Subject,
-            Body = new TextPart("plain") { Text = message.TextBody },
+            Body = message.HtmlBody is null
+                ? new TextPart("plain") { Text = message.TextBody }
+                : new BodyBuilder { TextBody = message.TextBody, HtmlBody = message.HtmlBody }.ToMessageBody(),
         };
         mime.From.Add(new MailboxAddress(message.FromName ?? "", message.FromAddress));
         mime.To.Add(MailboxAddress.Parse(message.To));
