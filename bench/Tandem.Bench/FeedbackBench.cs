@@ -34,7 +34,7 @@ public static class FeedbackBench
             await GenerateAsync(source, options, campaigns, leads, dispositions);
         var counts = $"{await ScalarAsync(source, """SELECT count(*) FROM "Campaigns" """):N0} campaigns, {await ScalarAsync(source, """SELECT count(*) FROM "Leads" """):N0} leads, " +
             $"{await ScalarAsync(source, """SELECT count(*) FROM "StageTransitions" WHERE "ByRule" = 'manual:accept' OR "ByRule" LIKE 'handoff:reject:%'"""):N0} dispositions, " +
-            $"{await ScalarAsync(source, """SELECT count(*) FROM "LeadRatings" """):N0} ratings";
+            $"{await ScalarAsync(source, """SELECT count(*) FROM "LeadRating" """):N0} ratings";
         Console.WriteLine("data: " + counts);
 
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
@@ -110,7 +110,7 @@ public static class FeedbackBench
                        bool_or(t."To" = 'Mql') AS mql, bool_or(t."ByRule" = 'manual:accept') AS acc,
                        bool_or(t."ByRule" LIKE 'handoff:reject:%') AS rej, bool_or(t."To" = 'Sql') AS sq
                 FROM "StageTransitions" t JOIN l ON l."Id" = t."LeadId" GROUP BY t."LeadId"),
-            r AS (SELECT "LeadId", avg("LeadQuality") AS q FROM "LeadRatings" GROUP BY "LeadId")
+            r AS (SELECT "LeadId", avg("LeadQuality") AS q FROM "LeadRating" GROUP BY "LeadId")
             SELECT l."FirstCampaignId", count(*), count(*) FILTER (WHERE t.mql), count(*) FILTER (WHERE t.acc),
                    count(*) FILTER (WHERE t.rej AND NOT t.acc), count(*) FILTER (WHERE t.sq), avg(r.q)
             FROM l LEFT JOIN t ON t."LeadId" = l."Id" LEFT JOIN r ON r."LeadId" = l."Id"
@@ -167,14 +167,14 @@ public static class FeedbackBench
             FROM bench_mql WHERE n <= {dispositions}
             """);
         await ExecAsync(conn, $"""
-            INSERT INTO "LeadRatings" ("Id","LeadId","ByUserId","ByName","LeadQuality","MeetingQuality","CampaignId","CreatedAt","UpdatedAt")
+            INSERT INTO "LeadRating" ("Id","LeadId","ByUserId","ByName","LeadQuality","MeetingQuality","CampaignId","CreatedAt","UpdatedAt")
             SELECT gen_random_uuid(), m."Id", '{rep}', 'Bench rep', 1 + m.n % 5, NULL, l."FirstCampaignId", m."CreatedAt" + interval '6 hours', m."CreatedAt" + interval '6 hours'
             FROM bench_mql m JOIN "Leads" l ON l."Id" = m."Id" WHERE m.n <= {dispositions} AND m.n % 2 = 0
             """);
         await ExecAsync(conn, """UPDATE "Leads" SET "Stage" = 'Mql' WHERE "Id" IN (SELECT "Id" FROM bench_mql)""");
         await ExecAsync(conn, """VACUUM ANALYZE "Leads" """);
         await ExecAsync(conn, """VACUUM ANALYZE "StageTransitions" """);
-        await ExecAsync(conn, """VACUUM ANALYZE "LeadRatings" """);
+        await ExecAsync(conn, """VACUUM ANALYZE "LeadRating" """);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"generated in {watch.Elapsed.TotalSeconds:F0} s"));
     }
 
