@@ -18,11 +18,15 @@ namespace Tandem.Bench;
 ///   import        --url U --key K [--rows 1000000] [--file F] [--first-row 1]   CSV import through POST /api/v1/imports, polled to the end
 ///   webhooks      --url U --key K --pg CS [--count 20000] [--warmup-count 2000]   outbound webhook deliveries/s through the outbox
 ///   closedloop    --url U --key K --pg CS [--runs 20] [--only TEXT] [--budget SECONDS]   the closed-loop reports (#15) over HTTP, p50/p95, with their raw SQL in the same loop
+///   feedback      --pg CS [--campaigns 500] [--leads 1000000] [--dispositions 200000] [--runs 20] [--guard-runs 2000]   scorecard and guard (in process)
 ///   micro         [BenchmarkDotNet arguments, e.g. --filter *Scoring*]   in-process micro-benchmarks (Release)
 /// bench/run.sh orchestrates a full run and prints the markdown for docs/benchmarks.md.
 /// </summary>
 public static class Program
 {
+    private static int Int(Dictionary<string, string> o, string name, int fallback) =>
+        o.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
     public static async Task<int> Main(string[] args)
     {
         if (args.Length == 0)
@@ -65,6 +69,9 @@ public static class Program
             case "webhooks":
                 return await WebhookBench.RunAsync(o["url"], o["key"], o["pg"], int.Parse(o.GetValueOrDefault("count", "20000"), CultureInfo.InvariantCulture),
                     int.Parse(o.GetValueOrDefault("warmup-count", "2000"), CultureInfo.InvariantCulture));
+            case "feedback":
+                return await FeedbackBench.RunAsync(o["pg"], Int(o, "campaigns", 500), Int(o, "leads", 1_000_000), Int(o, "dispositions", 200_000),
+                    Int(o, "runs", 20), Int(o, "guard-runs", 2000));
             case "create-db" or "drop-db" or "pg-version":
                 {
                     // For scripts run against an existing server (BENCH_PG) where psql may not be installed.

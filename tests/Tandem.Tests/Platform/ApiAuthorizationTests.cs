@@ -105,6 +105,8 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("POST", "/api/v1/webhook-deliveries/{id:guid}/redeliver", Scopes.Admin),
         ("GET", "/api/v1/me/notifications/", Scopes.Read),
         ("POST", "/api/v1/me/notifications/read", Scopes.Read),
+        ("GET", "/api/v1/me/notification-preferences/", Scopes.Read),
+        ("PUT", "/api/v1/me/notification-preferences/", Scopes.Read),
         ("GET", "/api/v1/handoff/reps", Scopes.Admin),
         ("PUT", "/api/v1/handoff/reps/{userId:guid}", Scopes.Admin),
         ("GET", "/api/v1/handoff/teams", Scopes.Admin),

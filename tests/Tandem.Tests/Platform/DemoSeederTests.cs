@@ -163,12 +163,38 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
         Assert.True(speed.Overall.AssignmentToFirstTouch.MedianMinutes > 0);
         Assert.True(speed.Reps.Count >= 4);
 
-        // One outbound webhook endpoint with a log of past deliveries, none left to send.
+        // One outbound webhook endpoint with a log of past deliveries, none left to send: six test sends, then the guard's flag and
+        // pause of the student campaign (recorded as failed, since the demo host does not exist).
         var hooks = await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Set<Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery>()
-            .AsNoTracking().Select(d => d.Status).ToListAsync(TestContext.Current.CancellationToken));
-        Assert.Equal(6, hooks.Count);
-        Assert.Contains(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed, hooks);
-        Assert.DoesNotContain(Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Pending, hooks);
+            .AsNoTracking().Select(d => new { d.Status, d.EventType }).ToListAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(8, hooks.Count);
+        Assert.Contains(hooks, h => h.Status == Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Failed);
+        Assert.DoesNotContain(hooks, h => h.Status == Tandem.Features.Platform.OutboundWebhooks.WebhookDeliveryStatus.Pending);
+        Assert.Equal(["campaign.flagged", "campaign.paused"], hooks.Select(h => h.EventType).Where(e => e.StartsWith("campaign.", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+
+        // The feedback loop's story: the student campaign, paused by the guard with its decisions, verdicts, ratings, notifications and disputes.
+        var loop = await app.WithServiceAsync(async sp =>
+        {
+            var db = sp.GetRequiredService<TandemDb>();
+            var campaign = await db.Campaigns.AsNoTracking().SingleAsync(c => c.Name == "Instagram Ads — Campus offer");
+            return new
+            {
+                campaign.Status,
+                Decisions = await db.AuditEntries.Where(a => a.EntityId == campaign.Id.ToString() && (a.Action == "campaign.flagged" || a.Action == "campaign.paused"))
+                    .Select(a => a.Action).ToListAsync(),
+                Students = await db.StageTransitions.CountAsync(t => t.ByRule == "handoff:reject:Student" && db.Leads.Any(l => l.Id == t.LeadId && l.FirstCampaignId == campaign.Id)),
+                LowRatings = await db.Set<Tandem.Features.Feedback.LeadRating>().CountAsync(r => r.CampaignId == campaign.Id && r.LeadQuality <= 2),
+                Disputes = await db.Set<Tandem.Features.Feedback.Dispute>().Where(d => d.CampaignId == campaign.Id).Select(d => new { d.Kind, d.Status }).ToListAsync(),
+                Notified = await db.Set<Tandem.Features.Platform.Notifications.Notification>().Where(n => n.Kind == "campaign.paused" || n.Kind == "feedback.rejected")
+                    .Select(n => n.Kind).Distinct().CountAsync(),
+            };
+        });
+        Assert.Equal(Tandem.Features.Campaigns.CampaignStatus.Paused, loop.Status);
+        Assert.Equal(["campaign.flagged", "campaign.paused"], loop.Decisions.Order(StringComparer.Ordinal));
+        Assert.True(loop.Students >= 15 && loop.LowRatings >= 10, $"{loop}");
+        Assert.Contains(new { Kind = Tandem.Features.Feedback.DisputeKind.MarketingContestsRejection, Status = Tandem.Features.Feedback.DisputeStatus.Upheld }, loop.Disputes);
+        Assert.Contains(new { Kind = Tandem.Features.Feedback.DisputeKind.SalesContestsMql, Status = Tandem.Features.Feedback.DisputeStatus.Overturned }, loop.Disputes);
+        Assert.Equal(2, loop.Notified);
         // Every MQL of the demo is routed once the scoring worker has caught up: it has an open assignment (a rep, or a team queue),
         // except those a paused campaign holds until marketing resumes it (decision 011).
         var unrouted = await app.WithServiceAsync(async sp =>

@@ -56,7 +56,7 @@ public sealed record DemoSummary(
 /// </summary>
 public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setupState, TimeProvider clock, CaptureCatalog catalog,
     AccountDirectory accountDirectory, FormService forms, WebhookSourceService webhookSources, WebhookIngest webhookIngest,
-    ImportService imports, ImportRunner importRunner, Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection)
+    ImportService imports, ImportRunner importRunner, Microsoft.AspNetCore.DataProtection.IDataProtectionProvider protection, IServiceProvider services)
 {
     public const int RandomSeed = 20261123;
     public const string EmailDomain = "tandem-demo.example";
@@ -145,6 +145,11 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             // Phase two runs after the commit: capture reads campaigns through its own connection (the catalog) and the
             // import commits each batch in a transaction of its own, so neither can run inside the history's transaction.
             var capture = await SeedCapturePathsAsync(builder.BuildCaptureTraffic(), users, output, stopwatch, ct);
+
+            // Phase three: the feedback loop's story through the real verdict, rating, guard and dispute paths.
+            var loop = await DemoFeedback.SeedAsync(services, users, teams, now, ct);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  feedback loop: '{DemoFeedback.CampaignName}' {loop.Status} after {loop.Rejected} rejections, {loop.Accepted} acceptances and {loop.Ratings} ratings; {loop.Disputes} disputes; {loop.WebhookDeliveries} webhook deliveries recorded ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
             var accounts = await db.Accounts.CountAsync(ct);
             var leads = await db.Leads.CountAsync(ct);

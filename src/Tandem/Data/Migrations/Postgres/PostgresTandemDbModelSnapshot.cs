@@ -1860,6 +1860,9 @@ namespace Tandem.Data.Migrations.Postgres
                         .HasMaxLength(300)
                         .HasColumnType("character varying(300)");
 
+                    b.Property<Guid?>("DigestId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("HtmlBody")
                         .HasColumnType("text");
 
@@ -1916,6 +1919,8 @@ namespace Tandem.Data.Migrations.Postgres
 
                     b.HasIndex("DedupeKey")
                         .IsUnique();
+
+                    b.HasIndex("DigestId");
 
                     b.HasIndex("Status", "NextAttemptAt");
 
@@ -2001,6 +2006,27 @@ namespace Tandem.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.ToTable("NotificationSettings", (string)null);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Platform.Notifications.UserNotificationPreferences", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Choices")
+                        .IsRequired()
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)");
+
+                    b.Property<int>("DigestHour")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("NotificationPreferences", (string)null);
                 });
 
             modelBuilder.Entity("Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery", b =>
@@ -2956,6 +2982,15 @@ namespace Tandem.Data.Migrations.Postgres
                         .WithMany()
                         .HasForeignKey("RecipientUserId")
                         .OnDelete(DeleteBehavior.SetNull);
+                });
+
+            modelBuilder.Entity("Tandem.Features.Platform.Notifications.UserNotificationPreferences", b =>
+                {
+                    b.HasOne("Tandem.Features.Platform.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Tandem.Features.Platform.OutboundWebhooks.WebhookDelivery", b =>

@@ -20,6 +20,10 @@ public enum NotificationStatus
     Failed,
     /// <summary>Never sent because there was nowhere to send it (channel off, no address, deactivated recipient).</summary>
     Skipped,
+    /// <summary>An email kept for the recipient's daily digest (the dispatcher does not send it on its own).</summary>
+    Held,
+    /// <summary>An email sent as one item of a daily digest (<see cref="Notification.DigestId"/>).</summary>
+    Digested,
 }
 
 public enum SmtpSecurity
@@ -70,6 +74,8 @@ public sealed class Notification
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? SentAt { get; set; }
     public DateTimeOffset? ReadAt { get; set; }
+    /// <summary>For a <see cref="NotificationStatus.Digested"/> email: the digest email that carried it.</summary>
+    public Guid? DigestId { get; set; }
 }
 
 /// <summary>How Tandem reaches people: SMTP server, team chat webhook, quiet hours, retry policy. One row.</summary>
@@ -124,6 +130,10 @@ public sealed class NotificationOptions
     public double ChatTimeoutSeconds { get; set; } = 15;
     /// <summary>Start the background dispatcher (tests turn it off to drive rounds step by step).</summary>
     public bool RunDispatcher { get; set; } = true;
+    /// <summary>Start the daily digest loop (tests turn it off to drive rounds step by step).</summary>
+    public bool RunDigest { get; set; } = true;
+    /// <summary>How often the digest loop looks for users whose digest hour has come.</summary>
+    public double DigestPollSeconds { get; set; } = 60;
     /// <summary>Makes links absolute in emails and chat messages, e.g. <c>https://tandem.example.com</c>.</summary>
     public string? PublicBaseUrl { get; set; }
 }
@@ -150,7 +160,15 @@ public static class NotificationModel
             e.HasIndex(n => n.ClaimToken);
             e.HasIndex(n => new { n.RecipientUserId, n.Channel, n.CreatedAt });
             e.HasIndex(n => n.CreatedAt);
+            e.HasIndex(n => n.DigestId);
             e.HasOne<AppUser>().WithMany().HasForeignKey(n => n.RecipientUserId).OnDelete(DeleteBehavior.SetNull);
+        });
+        builder.Entity<UserNotificationPreferences>(e =>
+        {
+            e.ToTable("NotificationPreferences");
+            e.HasKey(p => p.UserId);
+            e.Property(p => p.Choices).HasMaxLength(4000);
+            e.HasOne<AppUser>().WithMany().HasForeignKey(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
         });
         builder.Entity<NotificationSettings>(e =>
         {

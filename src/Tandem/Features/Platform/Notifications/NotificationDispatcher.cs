@@ -144,8 +144,23 @@ public sealed class NotificationDispatcher(
             if (row.Channel == NotificationChannel.Email)
             {
                 var smtp = settings.Smtp!;
-                await email.SendAsync(smtp.Endpoint, new EmailMessage(row.Id, smtp.FromAddress, smtp.FromName, row.RecipientAddress!, row.Subject,
-                    NotificationRules.EmailBody(row.Body, link), row.HtmlBody), ct);
+                EmailMessage message;
+                if (row.Kind == NotificationDigest.Kind)
+                {
+                    // A digest is written from its items at send time, so its links use the current public address.
+                    var items = await db.Set<Notification>().AsNoTracking().Where(n => n.DigestId == row.Id).OrderBy(n => n.CreatedAt)
+                        .Select(n => new DigestItem(n.Subject, n.Body, n.Link)).ToListAsync(ct);
+                    var baseUrl = options.Value.PublicBaseUrl;
+                    message = new EmailMessage(row.Id, smtp.FromAddress, smtp.FromName, row.RecipientAddress!, row.Subject,
+                        NotificationRules.EmailBody(NotificationRules.DigestText(items, baseUrl), link),
+                        DigestFormat.Html(items, row.Subject, l => NotificationRules.AbsoluteLink(l, baseUrl)));
+                }
+                else
+                {
+                    message = new EmailMessage(row.Id, smtp.FromAddress, smtp.FromName, row.RecipientAddress!, row.Subject, NotificationRules.EmailBody(row.Body, link),
+                        row.HtmlBody);
+                }
+                await email.SendAsync(smtp.Endpoint, message, ct);
             }
             else
             {

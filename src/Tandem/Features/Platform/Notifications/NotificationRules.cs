@@ -196,5 +196,26 @@ public static class NotificationRules
         return $"{notificationId:N}@{domain}";
     }
 
+    /// <summary>The subject of a daily digest, e.g. "Tandem daily digest, 7 Dec 2026: 3 updates".</summary>
+    public static string DigestSubject(DateOnly day, int count) =>
+        $"Tandem daily digest, {day.ToString("d MMM yyyy", System.Globalization.CultureInfo.InvariantCulture)}: {count} update{(count == 1 ? "" : "s")}";
+
+    /// <summary>The plain-text digest: each item's subject, body and link, separated by blank lines.</summary>
+    public static string DigestText(IReadOnlyList<DigestItem> items, string? publicBaseUrl)
+    {
+        var text = new StringBuilder();
+        foreach (var item in items)
+        {
+            if (text.Length > 0)
+                text.Append("\n\n");
+            text.Append("- ").Append(item.Subject);
+            if (!string.IsNullOrWhiteSpace(item.Body))
+                text.Append('\n').Append("  ").Append(item.Body);
+            if ((AbsoluteLink(item.Link, publicBaseUrl) ?? item.Link) is { } link)
+                text.Append('\n').Append("  ").Append(link);
+        }
+        return text.ToString();
+    }
+
     public static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
 }

@@ -35,6 +35,9 @@ public static class NotificationsApi
         services.AddSingleton<IChatTransport, WebhookChatTransport>();
         services.AddSingleton<NotificationDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<NotificationDispatcher>());
+        services.AddScoped<NotificationPreferencesService>();
+        services.AddSingleton<NotificationDigest>();
+        services.AddHostedService(sp => sp.GetRequiredService<NotificationDigest>());
         return services;
     }
 
@@ -55,6 +58,12 @@ public static class NotificationsApi
         var mine = api.MapGroup("/me/notifications").RequireAuthorization(Policies.ScopeRead).WithTags("Notifications");
         mine.MapGet("/", MineAsync).WithSummary("My in-app notifications: unread count and the most recent (take, default 10).");
         mine.MapPost("/read", MarkReadAsync).WithSummary("Mark my in-app notifications read: the given ids, or all when none are given.");
+
+        var prefs = api.MapGroup("/me/notification-preferences").RequireAuthorization(Policies.ScopeRead).WithTags("Notifications");
+        prefs.MapGet("/", GetPreferencesAsync)
+            .WithSummary("What reaches me per category (LeadFeedback, CampaignGuard, Disputes, Sla, Assignments): inApp, email (Off, Immediate, Digest), chat; and the hour of my daily digest in my time zone.");
+        prefs.MapPut("/", SavePreferencesAsync)
+            .WithSummary("Change my choices: categories given replace theirs (fields left out keep theirs), digestHour 0-23. Unknown categories or values are field errors.");
         return api;
     }
 
@@ -96,6 +105,23 @@ public static class NotificationsApi
     private static ProblemHttpResult NoInbox() =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No inbox",
             detail: "In-app notifications belong to signed-in users; an API key has none.");
+
+    private static async Task<Results<Ok<NotificationPreferencesDto>, NotFound, ProblemHttpResult>> GetPreferencesAsync(
+        NotificationPreferencesService prefs, ClaimsPrincipal who, CancellationToken ct)
+    {
+        if (PlatformApi.Actor(who).ActorId is not { } user || who.Identity?.AuthenticationType == AuthSchemes.ApiKey)
+            return NoInbox();
+        return await prefs.GetAsync(user, ct) is { } dto ? TypedResults.Ok(dto) : TypedResults.NotFound();
+    }
+
+    private static async Task<Results<Ok<NotificationPreferencesDto>, ValidationProblem, NotFound, ProblemHttpResult>> SavePreferencesAsync(
+        NotificationPreferencesInput input, NotificationPreferencesService prefs, ClaimsPrincipal who, CancellationToken ct)
+    {
+        if (PlatformApi.Actor(who).ActorId is not { } user || who.Identity?.AuthenticationType == AuthSchemes.ApiKey)
+            return NoInbox();
+        var (saved, errors) = await prefs.SaveAsync(user, input, ct);
+        return errors is not null ? TypedResults.ValidationProblem(errors) : saved is null ? TypedResults.NotFound() : TypedResults.Ok(saved);
+    }
 
     private static async Task<Results<Ok<MyNotifications>, ProblemHttpResult>> MineAsync(int? take, NotificationAdmin admin, ClaimsPrincipal who, CancellationToken ct) =>
         PlatformApi.Actor(who).ActorId is { } user && who.Identity?.AuthenticationType != AuthSchemes.ApiKey

@@ -52,6 +52,21 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
         if (request.RecipientUserId is null && channels.Any(c => c != NotificationChannel.Chat) && request.EmailAddressOverride is null)
             throw new ArgumentException("In-app and email notifications need a recipient.", nameof(request));
 
+        AppUser? user = null;
+        if (request.RecipientUserId is { } userId)
+            user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct)
+                ?? throw new ArgumentException($"No user with id {userId}.", nameof(request));
+
+        // The recipient's own choices decide the channels of the kinds they can tune (test sends keep theirs).
+        var digestEmail = false;
+        if (user is not null && request.EmailAddressOverride is null && NotificationPreferenceRules.CategoryOf(request.Kind) is { } category)
+        {
+            var stored = await db.Set<UserNotificationPreferences>().AsNoTracking().Where(p => p.UserId == user.Id).Select(p => p.Choices).FirstOrDefaultAsync(ct);
+            var choice = NotificationPreferenceRules.Effective(stored).Single(c => c.Category == category);
+            var chatOn = choice.Chat && await db.Set<NotificationSettings>().AsNoTracking().AnyAsync(s => s.Id == NotificationSettings.SingletonId && s.ChatEnabled, ct);
+            (channels, digestEmail) = NotificationPreferenceRules.Route(choice, chatOn);
+        }
+
         var now = clock.GetUtcNow();
         var baseKey = request.DedupeKey ?? $"{request.Kind}:{Ids.New():N}";
         var keyed = channels.Select(c => (Channel: c, Key: NotificationRules.ChannelDedupeKey(baseKey, c))).ToList();
@@ -59,11 +74,6 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
         var taken = (await db.Set<Notification>().AsNoTracking().Where(n => keys.Contains(n.DedupeKey)).Select(n => n.DedupeKey).ToListAsync(ct))
             .Concat(_addedKeys)
             .ToHashSet(StringComparer.Ordinal);
-
-        AppUser? user = null;
-        if (request.RecipientUserId is { } userId)
-            user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct)
-                ?? throw new ArgumentException($"No user with id {userId}.", nameof(request));
 
         var added = new List<Notification>();
         foreach (var (channel, key) in keyed)
@@ -90,6 +100,8 @@ public sealed class Notifier(TandemDb db, NotificationSignal signal, TimeProvide
                 row.RecipientAddress = request.EmailAddressOverride ?? user?.Email;
                 if (string.IsNullOrWhiteSpace(row.RecipientAddress))
                     Skip(row, "The recipient has no email address.");
+                else if (digestEmail)
+                    row.Status = NotificationStatus.Held;
             }
             if (user is { IsActive: false } && request.EmailAddressOverride is null)
                 Skip(row, "The recipient is deactivated.");

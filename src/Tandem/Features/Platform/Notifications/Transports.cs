@@ -15,6 +15,7 @@ public sealed class NotificationSendException(string message, bool permanent, Ex
 
 public sealed record SmtpEndpoint(string Host, int Port, SmtpSecurity Security, string? Username, string? Password);
 
+/// <param name="HtmlBody">When given, the email is multipart/alternative: the text and this HTML.</param>
 public sealed record EmailMessage(Guid NotificationId, string FromAddress, string? FromName, string To, string Subject, string TextBody, string? HtmlBody = null);
 
 /// <summary>Sends one email. Throws <see cref="NotificationSendException"/> on failure.</summary>
