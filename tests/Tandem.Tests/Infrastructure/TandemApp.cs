@@ -49,6 +49,9 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
         {
             ["Tandem:RateLimits:AuthAttemptsPerMinute"] = "10000",
             ["Tandem:Auth:MaxFailedAccessAttempts"] = "5",
+            // Tests that set up revenue settings insert the row themselves; the job's first pass would insert it too (its
+            // baseline). WeeklyReportTests drive the sender directly.
+            ["Tandem:WeeklyReport:RunJob"] = "false",
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
             all[k] = v;

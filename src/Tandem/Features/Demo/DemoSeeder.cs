@@ -114,7 +114,20 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             await InsertAsync(revenue.Rates, ct);
             await InsertAsync(revenue.SalesCosts, ct);
             await InsertAsync([revenue.Goal], ct);
-            await InsertAsync([revenue.Settings], ct);
+            // The weekly report job may have written the settings row already (its baseline): take it over.
+            if (await db.RevenueSettings.FirstOrDefaultAsync(s => s.Id == RevenueSettings.SingletonId, ct) is { } existing)
+            {
+                existing.ReportingCurrency = revenue.Settings.ReportingCurrency;
+                existing.TimeZone = revenue.Settings.TimeZone;
+                existing.UpdatedAt = revenue.Settings.UpdatedAt;
+                existing.UpdatedBy = revenue.Settings.UpdatedBy;
+                await db.SaveChangesAsync(ct);
+                db.ChangeTracker.Clear();
+            }
+            else
+            {
+                await InsertAsync([revenue.Settings], ct);
+            }
             await InsertAsync(handoff.Assignments, ct);
             await InsertAsync(handoff.Timers, ct);
             SeedOutboundWebhook(now);
