@@ -78,12 +78,7 @@ public static class AdminCli
         var result = await admin.CreateAsync(email, options.GetValueOrDefault("name"),
             role.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), null, "cli", null);
         if (!result.Succeeded)
-        {
-            foreach (var (field, messages) in result.Errors)
-                foreach (var message in messages)
-                    error.WriteLine($"error: {field}: {message}");
-            return 1;
-        }
+            return FieldErrors(error, result.Errors);
         var (user, password) = result.Value;
         if (user.Roles.Contains(Roles.Admin))
             scope.ServiceProvider.GetRequiredService<SetupState>().Done = true;
@@ -119,12 +114,7 @@ public static class AdminCli
         await using var scope = services.CreateAsyncScope();
         var result = await scope.ServiceProvider.GetRequiredService<UserAdmin>().ResetPasswordAsync(email, "cli", null);
         if (!result.Succeeded)
-        {
-            foreach (var (field, messages) in result.Errors)
-                foreach (var message in messages)
-                    error.WriteLine($"error: {field}: {message}");
-            return 1;
-        }
+            return FieldErrors(error, result.Errors);
         var (user, password) = result.Value;
         output.WriteLine($"New password for {user.Email} (shown once, store it now): {password}");
         output.WriteLine("Every open session of this user is signed out.");
@@ -153,6 +143,14 @@ public static class AdminCli
         }
         output.WriteLine($"Backed up the database to {path} ({new FileInfo(path).Length:N0} bytes).");
         return 0;
+    }
+
+    private static int FieldErrors(TextWriter error, IReadOnlyDictionary<string, string[]> errors)
+    {
+        foreach (var (field, messages) in errors)
+            foreach (var message in messages)
+                error.WriteLine($"error: {field}: {message}");
+        return 1;
     }
 
     private static bool TryParseOptions(string[] args, out Dictionary<string, string> options, out string? error)
