@@ -36,8 +36,10 @@ public static class Ui
     {
         await page.FillAsync("#email", email);
         await page.FillAsync("#password", password);
-        await page.ClickAsync("[data-testid=login-submit]");
-        await page.WaitForLoadStateAsync(LoadState.Load);
+        // The sign-in lands on the Dashboard, whose first server render over the demo company (KPIs, SLA gauges, attribution) can
+        // take longer than the default timeout on a loaded 2-core machine.
+        await page.ClickAsync("[data-testid=login-submit]", new PageClickOptions { Timeout = 60_000 });
+        await page.WaitForLoadStateAsync(LoadState.Load, new PageWaitForLoadStateOptions { Timeout = 60_000 });
     }
 
     /// <summary>Opens /login, signs in and waits for the interactive dashboard.</summary>
