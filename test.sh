@@ -82,4 +82,20 @@ echo "Providers: SQLite + PostgreSQL (127.0.0.1:$PG_PORT); browser: $([ "$run_br
 echo "Elapsed: $(( $(date +%s) - started )) s"
 [ $((passed + failed)) -gt 0 ] || { echo "0 passed, 0 failed"; die "no tests ran"; }
 echo "$passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -gt 0 ]; then
+  # Name every failed test and the first lines of its message, so a CI log that keeps only the tail still says what broke.
+  for trx in $(find "$results" -name '*.trx'); do
+    python3 - "$trx" <<'PY' || grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/FAILED TEST: \1/p'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    print("FAILED TEST:", r.get("testName"))
+    msg = r.find(".//t:Message", ns)
+    for line in ((msg.text or "") if msg is not None else "").splitlines()[:12]:
+        print("    " + line[:300])
+PY
+  done
+fi
 [ "$status" = 0 ] && [ "$failed" = 0 ] || exit 1
