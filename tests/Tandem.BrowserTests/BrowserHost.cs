@@ -25,7 +25,7 @@ public sealed class BrowserHost : IAsyncLifetime
                 "(the browser tests never download browsers).");
 
         // Generous timeouts: the CI machine is small and shared.
-        Assertions.SetDefaultExpectTimeout(15_000);
+        Assertions.SetDefaultExpectTimeout(30_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -117,6 +117,8 @@ public static class DatabaseSetup
         if (db.Database.IsSqlite())
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
         await db.Database.MigrateAsync(ct);
+        // A later SQLite table rebuild (an EF migration that alters StageTransitions or Leads) drops triggers: put them back.
+        await Features.Leads.LeadRollups.EnsureInstalledAsync(db, ct);
     }
 
     private sealed class TandemDbFactory<T>(IDbContextFactory<T> inner) : IDbContextFactory<TandemDb> where T : TandemDb

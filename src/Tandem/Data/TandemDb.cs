@@ -27,6 +27,10 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<Account> Accounts => Set<Account>();
     public DbSet<Activity> Activities => Set<Activity>();
     public DbSet<StageTransition> StageTransitions => Set<StageTransition>();
+    /// <summary>Trigger-maintained (decision 021): never written by the application.</summary>
+    public DbSet<LeadMilestone> LeadMilestones => Set<LeadMilestone>();
+    /// <summary>Trigger-maintained (decision 021): never written by the application.</summary>
+    public DbSet<CampaignVerdict> CampaignVerdicts => Set<CampaignVerdict>();
     public DbSet<Campaign> Campaigns => Set<Campaign>();
     public DbSet<CampaignSpend> CampaignSpend => Set<CampaignSpend>();
     public DbSet<Persona> Personas => Set<Persona>();
@@ -75,6 +79,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         Features.Feedback.FeedbackModel.Configure(builder);
         Features.Platform.OutboundWebhooks.OutboundWebhookModel.Configure(builder);
         Features.Revenue.RevenueModel.Configure(builder);
+        LeadRollups.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

@@ -147,6 +147,9 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             db.ChangeTracker.Clear();
             await tx.CommitAsync(ct);
             setupState.Done = true;
+            // The history was written in bulk (leads and their transitions in one batch, in no set order), so the verdicts filed
+            // under each lead's campaign are recomputed once from the raw rows (decision 021).
+            await LeadRollups.RebuildAsync(db, ct);
             db.ChangeTracker.AutoDetectChangesEnabled = autoDetect;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  history committed ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 

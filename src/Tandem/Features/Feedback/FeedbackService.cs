@@ -86,13 +86,13 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
 
     private static async Task<GuardFigures> ComputeAsync(TandemDb db, Guid campaignId, GuardRule rule, DateTimeOffset? countFrom, CancellationToken ct)
     {
-        var rows = await (from t in db.StageTransitions.AsNoTracking()
-                          join l in db.Leads.AsNoTracking() on t.LeadId equals l.Id
-                          where l.FirstCampaignId == campaignId && t.From == LifecycleStage.Mql
-                                && (t.ByRule == DispositionRules.Accept || t.ByRule!.StartsWith(DispositionRules.RejectPrefix))
-                                && (countFrom == null || t.At >= countFrom)
-                          orderby t.At descending, t.Id descending
-                          select new { t.LeadId, t.ByRule, t.At }).Take(rule.Window).ToListAsync(ct);
+        // The window is an index range of the trigger-maintained verdicts (decision 021), not a join of the campaign's leads.
+        var verdicts = db.CampaignVerdicts.AsNoTracking().Where(v => v.CampaignId == campaignId);
+        if (countFrom is { } from)
+            verdicts = verdicts.Where(v => v.At >= from);
+        var rows = await verdicts
+            .OrderByDescending(v => v.At).ThenByDescending(v => v.TransitionId)
+            .Select(v => new { v.LeadId, ByRule = v.Rule, v.At }).Take(rule.Window).ToListAsync(ct);
         var window = rows.Select(r => new GuardDisposition(r.LeadId, r.ByRule == DispositionRules.Accept, DispositionRules.RejectReasonOf(r.ByRule), r.At)).ToList();
         var leadIds = window.Select(w => w.LeadId).Distinct().ToList();
         var ratings = await db.Set<LeadRating>().AsNoTracking().Where(r => leadIds.Contains(r.LeadId)).Select(r => r.LeadQuality).ToListAsync(ct);

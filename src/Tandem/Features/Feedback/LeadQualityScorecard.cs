@@ -28,7 +28,7 @@ public sealed record ScorecardRow(string Key, string Name, int Leads, int Mqls, 
 
 public sealed record Scorecard(ScorecardBy By, DateOnly From, DateOnly To, IReadOnlyList<ScorecardRow> Rows);
 
-/// <summary>The lead-quality scorecard, computed in SQL (grouped per lead, then per key) on both providers (decision 011).</summary>
+/// <summary>The lead-quality scorecard, computed in SQL over the leads' milestones (decisions 011, 021) on both providers.</summary>
 public static class LeadQualityScorecard
 {
     public const string NoneKey = "none";
@@ -42,36 +42,31 @@ public static class LeadQualityScorecard
         if (campaignIds is { Count: > 0 })
             leads = leads.Where(l => l.FirstCampaignId != null && campaignIds.Contains(l.FirstCampaignId.Value));
 
-        var transitions = db.StageTransitions.AsNoTracking();
-        var perLead = leads.Select(l => new
-        {
-            l.Id,
-            l.FirstCampaignId,
-            l.FirstChannel,
-            l.FirstSource,
-            l.PersonaId,
-            Mql = transitions.Any(t => t.LeadId == l.Id && t.To == LifecycleStage.Mql) ? 1 : 0,
-            Accepted = transitions.Any(t => t.LeadId == l.Id && t.ByRule == DispositionRules.Accept) ? 1 : 0,
-            Rejected = transitions.Any(t => t.LeadId == l.Id && t.ByRule!.StartsWith(DispositionRules.RejectPrefix)) ? 1 : 0,
-            Sql = transitions.Any(t => t.LeadId == l.Id && t.To == LifecycleStage.Sql) ? 1 : 0,
-        });
-        var counts = await perLead.Select(x => new
-        {
-            x.FirstCampaignId,
-            x.FirstChannel,
-            x.FirstSource,
-            x.PersonaId,
-            x.Mql,
-            x.Accepted,
-            RejectedOnly = x.Rejected * (1 - x.Accepted),
-            x.Sql,
-        }).GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
+        // One narrow trigger-maintained row per lead (decision 021) instead of four probes of its transitions. A lead counts as
+        // accepted when it was ever accepted, rejected when it was rejected and never accepted (then under its latest reason).
+        var counts = await (from l in leads
+                            join m in db.LeadMilestones.AsNoTracking() on l.Id equals m.LeadId into ms
+                            from m in ms.DefaultIfEmpty()
+                            select new
+                            {
+                                l.FirstCampaignId,
+                                l.FirstChannel,
+                                l.FirstSource,
+                                l.PersonaId,
+                                Mql = m != null && m.MqlAt != null ? 1 : 0,
+                                Accepted = m != null && m.AcceptedAt != null ? 1 : 0,
+                                RejectedOnly = m != null && m.RejectedAt != null && m.AcceptedAt == null ? 1 : 0,
+                                Sql = m != null && m.SqlAt != null ? 1 : 0,
+                                Reason = m != null && m.RejectedAt != null && m.AcceptedAt == null ? m.RejectRule : null,
+                            })
+            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId, x.Reason })
             .Select(g => new
             {
                 g.Key.FirstCampaignId,
                 g.Key.FirstChannel,
                 g.Key.FirstSource,
                 g.Key.PersonaId,
+                ByRule = g.Key.Reason,
                 Leads = g.Count(),
                 Mqls = g.Sum(x => x.Mql),
                 Accepted = g.Sum(x => x.Accepted),
@@ -94,18 +89,6 @@ public static class LeadQualityScorecard
                 MeetingSum = g.Sum(x => x.MeetingQuality ?? 0),
                 MeetingN = g.Count(x => x.MeetingQuality != null),
             }).ToListAsync(ct);
-
-        // The latest rejection reason of each lead rejected and never accepted.
-        var reasons = await (from t in transitions
-                             join l in leads on t.LeadId equals l.Id
-                             where t.ByRule!.StartsWith(DispositionRules.RejectPrefix)
-                                   && !transitions.Any(a => a.LeadId == l.Id && a.ByRule == DispositionRules.Accept)
-                                   && !transitions.Any(o => o.LeadId == l.Id && o.ByRule!.StartsWith(DispositionRules.RejectPrefix)
-                                                            && (o.At > t.At || (o.At == t.At && o.Id.CompareTo(t.Id) > 0)))
-                             select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, t.ByRule })
-            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId, x.ByRule })
-            .Select(g => new { g.Key.FirstCampaignId, g.Key.FirstChannel, g.Key.FirstSource, g.Key.PersonaId, g.Key.ByRule, N = g.Count() })
-            .ToListAsync(ct);
 
         var disputes = await (from d in db.Set<Dispute>().AsNoTracking()
                               join l in leads on d.LeadId equals l.Id
@@ -144,6 +127,11 @@ public static class LeadQualityScorecard
             acc.Accepted += c.Accepted;
             acc.Rejected += c.Rejected;
             acc.Sqls += c.Sqls;
+            if (c.ByRule is not null)
+            {
+                var reason = DispositionRules.RejectReasonOf(c.ByRule) ?? "Other";
+                acc.Reasons[reason] = acc.Reasons.GetValueOrDefault(reason) + c.Rejected;
+            }
         }
         foreach (var r in ratings)
         {
@@ -152,12 +140,6 @@ public static class LeadQualityScorecard
             acc.LeadN += r.LeadN;
             acc.MeetingSum += r.MeetingSum;
             acc.MeetingN += r.MeetingN;
-        }
-        foreach (var r in reasons)
-        {
-            var acc = Row(r.FirstCampaignId, r.FirstChannel, r.FirstSource, r.PersonaId);
-            var reason = DispositionRules.RejectReasonOf(r.ByRule) ?? "Other";
-            acc.Reasons[reason] = acc.Reasons.GetValueOrDefault(reason) + r.N;
         }
         foreach (var d in disputes)
         {

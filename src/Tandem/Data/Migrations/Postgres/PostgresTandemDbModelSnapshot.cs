@@ -1375,6 +1375,38 @@ namespace Tandem.Data.Migrations.Postgres
                     b.ToTable("Activities");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Leads.CampaignVerdict", b =>
+                {
+                    b.Property<Guid>("TransitionId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<bool>("Accepted")
+                        .HasColumnType("boolean");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("LeadId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Rule")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.HasKey("TransitionId");
+
+                    b.HasIndex("LeadId");
+
+                    b.HasIndex("CampaignId", "At", "TransitionId");
+
+                    b.ToTable("CampaignVerdicts");
+                });
+
             modelBuilder.Entity("Tandem.Features.Leads.Lead", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1598,6 +1630,44 @@ namespace Tandem.Data.Migrations.Postgres
                     b.HasIndex("Stage", "CreatedAt");
 
                     b.ToTable("Leads");
+                });
+
+            modelBuilder.Entity("Tandem.Features.Leads.LeadMilestone", b =>
+                {
+                    b.Property<Guid>("LeadId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("AcceptedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("CustomerAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("MqlAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("OpportunityAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("RejectRule")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)");
+
+                    b.Property<Guid?>("RejectTransitionId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTimeOffset?>("RejectedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTimeOffset?>("SqlAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("LeadId");
+
+                    b.HasIndex("MqlAt");
+
+                    b.ToTable("LeadMilestones");
                 });
 
             modelBuilder.Entity("Tandem.Features.Leads.StageTransition", b =>

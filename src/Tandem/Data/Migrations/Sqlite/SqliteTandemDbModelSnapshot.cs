@@ -1363,6 +1363,38 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.ToTable("Activities");
                 });
 
+            modelBuilder.Entity("Tandem.Features.Leads.CampaignVerdict", b =>
+                {
+                    b.Property<Guid>("TransitionId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Accepted")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("CampaignId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("LeadId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Rule")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TransitionId");
+
+                    b.HasIndex("LeadId");
+
+                    b.HasIndex("CampaignId", "At", "TransitionId");
+
+                    b.ToTable("CampaignVerdicts");
+                });
+
             modelBuilder.Entity("Tandem.Features.Leads.Lead", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1586,6 +1618,44 @@ namespace Tandem.Data.Migrations.Sqlite
                     b.HasIndex("Stage", "CreatedAt");
 
                     b.ToTable("Leads");
+                });
+
+            modelBuilder.Entity("Tandem.Features.Leads.LeadMilestone", b =>
+                {
+                    b.Property<Guid>("LeadId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("AcceptedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("CustomerAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MqlAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("OpportunityAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("RejectRule")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("RejectTransitionId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("RejectedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("SqlAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("LeadId");
+
+                    b.HasIndex("MqlAt");
+
+                    b.ToTable("LeadMilestones");
                 });
 
             modelBuilder.Entity("Tandem.Features.Leads.StageTransition", b =>
