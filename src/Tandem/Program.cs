@@ -42,6 +42,7 @@ builder.Services.AddTandemAuth(builder.Configuration);
 builder.Services.AddTandemReverseProxy(builder.Configuration);
 builder.Services.AddTandemApiConventions(builder.Configuration);
 builder.Services.AddScoped<UserAdmin>();
+builder.Services.AddProfiles();
 builder.Services.AddScoped<SetupService>();
 builder.Services.AddSingleton<SetupState>();
 builder.Services.AddScoped<DemoSeeder>();
@@ -81,17 +82,18 @@ if (launch.Demo)
 app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseWhen(ctx => ctx.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
-app.UseRequestLocalization(o =>
-{
-    string[] cultures = ["en", "fr"];
-    o.SetDefaultCulture("en").AddSupportedCultures(cultures).AddSupportedUICultures(cultures);
-    o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
-});
 app.UseApiBodyLimit();
 app.UseCharsetCheck();
 app.UseRateLimiter();
 app.UseSetupRedirect();
 app.UseAuthentication();
+// After authentication: a signed-in user's own language (their profile) comes first, then the cookie, then the browser's.
+app.UseRequestLocalization(o =>
+{
+    string[] cultures = ["en", "fr"];
+    o.SetDefaultCulture("en").AddSupportedCultures(cultures).AddSupportedUICultures(cultures);
+    o.RequestCultureProviders = [new UserLanguageCultureProvider(), new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+});
 app.UseAuthorization();
 app.UseAntiforgery();
 
@@ -114,6 +116,7 @@ api.MapCaptureSettingsApi();
 api.MapCampaignsApi();
 api.MapQualificationApi();
 api.MapNotificationsApi();
+api.MapProfileApi();
 api.MapOutboundWebhooksApi();
 api.MapHandoffApi();
 api.MapFeedbackApi();

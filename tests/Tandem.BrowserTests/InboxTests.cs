@@ -191,12 +191,23 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         Assert.DoesNotContain("true", flags.SkipWhile(f => f == "true"));
         await ScreenshotAsync(page, "NotificationBellOpen");
 
-        // Opening one marks it read and goes to its lead.
+        // Opening one marks it read and goes to its lead. (The SLA monitor may escalate more breaches meanwhile, so the badge's count
+        // is no proof: the opened message itself must be listed as read.)
+        var opened = (await items.First.InnerTextAsync()).Trim();
         await items.First.ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/leads/[0-9a-f-]{36}$"));
         await Ui.WaitForCircuitAsync(page);
-        await Expect(page.Locator("[data-testid=notification-count] .mud-badge")).Not.ToHaveTextAsync(unread.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.True(await UnreadCountAsync(page) < unread || unread > 99);
+        await bell.ClickAsync();
+        await Expect(items.First).ToBeVisibleAsync();
+        var readNow = page.Locator("[data-testid=notification-item][data-unread=false]").Filter(new() { HasText = opened.Split('\n')[0].Trim() });
+        await Expect(readNow).Not.ToHaveCountAsync(0);
+        await page.Keyboard.PressAsync("Escape");
+        for (var tries = 0; tries < 5 && await items.CountAsync() > 0; tries++)
+        {
+            await page.WaitForTimeoutAsync(300);
+            if (await items.CountAsync() > 0)
+                await bell.ClickAsync(new() { Force = true });
+        }
 
         // The lead's timeline is readable: labelled details, sources in words, no JSON, no capture codes.
         var timeline = page.GetByTestId("lead-timeline");

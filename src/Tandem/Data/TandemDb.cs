@@ -84,6 +84,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         builder.Entity<AppUser>(e =>
         {
             e.Property(u => u.DisplayName).HasMaxLength(200);
+            e.Property(u => u.Language).HasMaxLength(8);
             e.Property(u => u.TimeZone).HasMaxLength(64);
         });
 

@@ -155,6 +155,8 @@ public abstract class WeeklyReportTests(DatabaseProvider provider)
         var gone = (await app.CreateUserAsync("gone@example.com", Roles.Sales)).Item1;
         await app.CreateUserAsync("admin2@example.com", Roles.Admin);
         await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Users.Where(u => u.Id == gone).ExecuteUpdateAsync(s => s.SetProperty(u => u.IsActive, false), Ct));
+        // The manager reads Tandem in French: their report comes in French, the others' in English.
+        await app.WithServiceAsync(sp => sp.GetRequiredService<TandemDb>().Users.Where(u => u.Id == manager).ExecuteUpdateAsync(s => s.SetProperty(u => u.Language, "fr"), Ct));
         await SeedAsync(app, rep);
         var put = await admin.PutAsJsonAsync("/api/v1/notifications/settings", new
         {
@@ -192,6 +194,11 @@ public abstract class WeeklyReportTests(DatabaseProvider provider)
         var rows = await ReportRowsAsync(app);
         Assert.Equal(6, rows.Count);
         Assert.Equal(new[] { marketer, rep, manager }.Order(), rows.Where(r => r.Channel == NotificationChannel.Email).Select(r => r.RecipientUserId!.Value).Order());
+        Assert.All(rows, r => Assert.Equal(r.RecipientUserId == manager ? "Semaine smarketing du 19/10/2026 au 25/10/2026" : "Smarketing week 10/19/2026 – 10/25/2026", r.Subject));
+        var french = rows.First(r => r.RecipientUserId == manager && r.Channel == NotificationChannel.Email).HtmlBody!;
+        Assert.Contains("<td>Nouveaux MQL</td><td class=\"num\">1</td>", french, StringComparison.Ordinal);
+        Assert.Contains("12 000 €", french.Replace('\u202F', ' ').Replace('\u00A0', ' '), StringComparison.Ordinal);
+        Assert.DoesNotContain("New MQLs", french, StringComparison.Ordinal);
         Assert.Equal(new DateTimeOffset(2026, 10, 26, 7, 0, 0, TimeSpan.Zero),
             (await app.WithServiceAsync(sp => RevenueSettingsStore.GetAsync(sp.GetRequiredService<TandemDb>(), Ct))).WeeklyReportLastSentFor);
 
@@ -199,9 +206,9 @@ public abstract class WeeklyReportTests(DatabaseProvider provider)
         for (var pass = 0; pass < 5 && sink.Messages.Count < 3; pass++)
             await app.Services.GetRequiredService<NotificationDispatcher>().DispatchDueAsync(Ct);
         Assert.Equal(3, sink.Messages.Count);
-        Assert.True(sink.Messages.TryDequeue(out var received));
-        var mime = MimeMessage.Load(new MemoryStream(System.Text.Encoding.Latin1.GetBytes(received.Data)), Ct);
-        Assert.Equal("Smarketing week 10/19/2026 – 10/25/2026", mime.Subject);
+        var mimes = sink.Messages.Select(m => MimeMessage.Load(new MemoryStream(System.Text.Encoding.Latin1.GetBytes(m.Data)), Ct)).ToList();
+        Assert.Single(mimes, m => m.Subject == "Semaine smarketing du 19/10/2026 au 25/10/2026");
+        var mime = mimes.First(m => m.Subject == "Smarketing week 10/19/2026 – 10/25/2026");
         var html = mime.HtmlBody;
         Assert.NotNull(html);
         Assert.NotNull(mime.TextBody);

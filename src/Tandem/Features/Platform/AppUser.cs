@@ -14,6 +14,8 @@ public sealed class AppUser : IdentityUser<Guid>
     public string DisplayName { get; set; } = "";
     public bool IsActive { get; set; } = true;
     public string TimeZone { get; set; } = "UTC";
+    /// <summary>The user's language ("en", "fr"); null follows the browser. Also the language of their emails.</summary>
+    public string? Language { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? DeactivatedAt { get; set; }
 }

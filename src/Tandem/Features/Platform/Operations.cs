@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.AspNetCore.Mvc;
@@ -42,9 +43,13 @@ public static class OperationsEndpoints
     /// <summary><c>GET /culture?c=fr&amp;returnUrl=/leads</c> stores the language choice in a cookie for a year.</summary>
     public static IEndpointRouteBuilder MapCultureEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/culture", (HttpContext ctx, string? c, string? returnUrl) =>
+        app.MapGet("/culture", async (HttpContext ctx, UserLanguages languages, string? c, string? returnUrl) =>
         {
             var culture = c is "fr" ? "fr" : "en";
+            // A signed-in user's choice is kept on their account, so it follows them to every browser and into their emails.
+            if (ctx.User.Identity?.IsAuthenticated == true && ctx.User.Identity.AuthenticationType != AuthSchemes.ApiKey
+                && Guid.TryParse(ctx.User.FindFirstValue(ClaimTypes.NameIdentifier), out var userId))
+                await languages.SetAsync(userId, culture);
             ctx.Response.Cookies.Append(CookieRequestCultureProvider.DefaultCookieName,
                 CookieRequestCultureProvider.MakeCookieValue(new RequestCulture(culture)),
                 new CookieOptions { Expires = DateTimeOffset.UtcNow.AddYears(1), IsEssential = true, SameSite = SameSiteMode.Lax, HttpOnly = false });

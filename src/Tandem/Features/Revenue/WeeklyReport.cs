@@ -275,24 +275,14 @@ public sealed class WeeklyReportSender(TandemDb db, Notifier notifier, TimeProvi
         }
         var week = WeeklyReport.WeekCoveredBy(due, zone);
 
-        // The report in the workspace's default language (the recipients' own language is not known to the outbox).
-        var culture = CultureInfo.GetCultureInfo("en");
-        var previous = CultureInfo.CurrentUICulture;
-        string html, text, subject;
-        CultureInfo.CurrentUICulture = culture;
-        try
-        {
-            var l = localizers.Create(typeof(SharedResource));
-            string Label(string key) => l[key];
-            var data = await WeeklyReport.ComputeAsync(db, week, now, Label, ct);
-            subject = string.Format(culture, Label("Weekly.Subject"), data.WeekOf.ToString("d", culture), data.To.ToString("d", culture));
-            html = WeeklyReport.Html(data, culture, Label, notificationOptions.Value.PublicBaseUrl);
-            text = WeeklyReport.Text(data, culture, Label);
-        }
-        finally
-        {
-            CultureInfo.CurrentUICulture = previous;
-        }
+        // Each recipient gets the report in their own language (their profile's; English when they follow the browser).
+        var recipients = await db.Users.AsNoTracking()
+            .Where(u => u.IsActive && db.UserRoles.Any(ur => ur.UserId == u.Id && db.Roles.Any(r => r.Id == ur.RoleId
+                && (r.Name == Roles.Marketing || r.Name == Roles.Sales || r.Name == Roles.SalesManager))))
+            .Select(u => new { u.Id, u.Language }).ToListAsync(ct);
+        var rendered = new Dictionary<string, (string Subject, string Html, string Text)>(StringComparer.Ordinal);
+        foreach (var language in recipients.Select(r => LanguageOf(r.Language)).Append("en").Distinct(StringComparer.Ordinal))
+            rendered[language] = await RenderAsync(week, now, CultureInfo.GetCultureInfo(language), ct);
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var claimed = await db.RevenueSettings
@@ -300,28 +290,47 @@ public sealed class WeeklyReportSender(TandemDb db, Notifier notifier, TimeProvi
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.WeeklyReportLastSentFor, due), ct);
         if (claimed == 0)
             return null;
-        var recipients = await db.Users.AsNoTracking()
-            .Where(u => u.IsActive && db.UserRoles.Any(ur => ur.UserId == u.Id && db.Roles.Any(r => r.Id == ur.RoleId
-                && (r.Name == Roles.Marketing || r.Name == Roles.Sales || r.Name == Roles.SalesManager))))
-            .Select(u => u.Id).ToListAsync(ct);
-        foreach (var user in recipients)
+        foreach (var recipient in recipients)
         {
+            var (subject, html, text) = rendered[LanguageOf(recipient.Language)];
             await notifier.EnqueueAsync(new NotificationRequest
             {
                 Kind = WeeklyReport.Kind,
-                RecipientUserId = user,
+                RecipientUserId = recipient.Id,
                 Channels = [NotificationChannel.InApp, NotificationChannel.Email],
                 Subject = subject,
                 Body = text,
                 HtmlBody = html,
                 Link = $"/reports/weekly?week={week:yyyy-MM-dd}",
-                DedupeKey = $"{WeeklyReport.Kind}:{week:yyyy-MM-dd}:{user:N}",
+                DedupeKey = $"{WeeklyReport.Kind}:{week:yyyy-MM-dd}:{recipient.Id:N}",
             }, ct);
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         log.LogInformation("Weekly report for the week of {Week} queued for {Count} recipients", week, recipients.Count);
         return week;
+    }
+
+    private static string LanguageOf(string? language) => language is "fr" ? "fr" : "en";
+
+    /// <summary>The report's subject, HTML and text in one language (labels, dates and numbers).</summary>
+    private async Task<(string Subject, string Html, string Text)> RenderAsync(DateOnly week, DateTimeOffset now, CultureInfo culture, CancellationToken ct)
+    {
+        var previous = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
+        CultureInfo.CurrentUICulture = culture;
+        CultureInfo.CurrentCulture = culture;
+        try
+        {
+            var l = localizers.Create(typeof(SharedResource));
+            string Label(string key) => l[key];
+            var data = await WeeklyReport.ComputeAsync(db, week, now, Label, ct);
+            var subject = string.Format(culture, Label("Weekly.Subject"), data.WeekOf.ToString("d", culture), data.To.ToString("d", culture));
+            return (subject, WeeklyReport.Html(data, culture, Label, notificationOptions.Value.PublicBaseUrl), WeeklyReport.Text(data, culture, Label));
+        }
+        finally
+        {
+            (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = previous;
+        }
     }
 
     private async Task EnsureSettingsRowAsync(CancellationToken ct)
