@@ -21,7 +21,9 @@ public abstract class DemoSeederTests(DatabaseProvider provider)
     [Fact]
     public async Task DemoSeedsAConsistentCompanyOnceAndItsLoginsWork()
     {
-        await using var app = await TandemApp.CreateAsync(provider);
+        // The webhook dispatcher is off: the demo records its two guard events as failed (their host does not exist), and a dispatcher
+        // pass that claimed one a moment before would put it back to pending for a retry, which is right for a real run but not checkable.
+        await using var app = await TandemApp.CreateAsync(provider, new Dictionary<string, string?> { ["Tandem:Webhooks:RunDispatcher"] = "false" });
         var progress = new StringWriter();
         var summary = await app.WithServiceAsync(sp => sp.GetRequiredService<DemoSeeder>().SeedAsync(progress, TestContext.Current.CancellationToken));
 

@@ -86,17 +86,22 @@ public sealed class FeedbackService(NotificationSignal signal, TimeProvider cloc
 
     private static async Task<GuardFigures> ComputeAsync(TandemDb db, Guid campaignId, GuardRule rule, DateTimeOffset? countFrom, CancellationToken ct)
     {
-        // The window is an index range of the trigger-maintained verdicts (decision 021), not a join of the campaign's leads.
+        // The window is an index range of the trigger-maintained verdicts (decision 021), not a join of the campaign's leads; the
+        // ratings of its leads come in the same round trip.
         var verdicts = db.CampaignVerdicts.AsNoTracking().Where(v => v.CampaignId == campaignId);
         if (countFrom is { } from)
             verdicts = verdicts.Where(v => v.At >= from);
-        var rows = await verdicts
-            .OrderByDescending(v => v.At).ThenByDescending(v => v.TransitionId)
-            .Select(v => new { v.LeadId, ByRule = v.Rule, v.At }).Take(rule.Window).ToListAsync(ct);
-        var window = rows.Select(r => new GuardDisposition(r.LeadId, r.ByRule == DispositionRules.Accept, DispositionRules.RejectReasonOf(r.ByRule), r.At)).ToList();
-        var leadIds = window.Select(w => w.LeadId).Distinct().ToList();
-        var ratings = await db.Set<LeadRating>().AsNoTracking().Where(r => leadIds.Contains(r.LeadId)).Select(r => r.LeadQuality).ToListAsync(ct);
-        return CampaignGuard.Evaluate(rule, window, ratings);
+        var window = verdicts.OrderByDescending(v => v.At).ThenByDescending(v => v.TransitionId).Take(rule.Window);
+        var rows = await (from v in window
+                          join r in db.Set<LeadRating>().AsNoTracking() on v.LeadId equals r.LeadId into rs
+                          from r in rs.DefaultIfEmpty()
+                          select new { v.TransitionId, v.LeadId, v.Rule, v.At, RatingId = r == null ? (Guid?)null : r.Id, Quality = r == null ? 0 : r.LeadQuality })
+            .ToListAsync(ct);
+        var dispositions = rows.DistinctBy(r => r.TransitionId).OrderByDescending(r => r.At)
+            .Select(r => new GuardDisposition(r.LeadId, r.Rule == DispositionRules.Accept, DispositionRules.RejectReasonOf(r.Rule), r.At)).ToList();
+        // Each rating once, even when its lead has two verdicts in the window.
+        var ratings = rows.Where(r => r.RatingId is not null).DistinctBy(r => r.RatingId).Select(r => r.Quality).ToList();
+        return CampaignGuard.Evaluate(rule, dispositions, ratings);
     }
 
     /// <summary>Re-runs the guard for a campaign and applies its decision (status, audit, notifications). Does not save.</summary>

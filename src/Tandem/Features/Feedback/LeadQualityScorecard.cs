@@ -42,30 +42,40 @@ public static class LeadQualityScorecard
         if (campaignIds is { Count: > 0 })
             leads = leads.Where(l => l.FirstCampaignId != null && campaignIds.Contains(l.FirstCampaignId.Value));
 
-        // One narrow trigger-maintained row per lead (decision 021) instead of four probes of its transitions. A lead counts as
-        // accepted when it was ever accepted, rejected when it was rejected and never accepted (then under its latest reason).
-        var counts = await (from l in leads
+        // Only the dimension asked for is read and grouped (campaign owner is grouped by campaign, then folded).
+        IQueryable<Dim> dims = by switch
+        {
+            // Every member assigned (null where unused), so EF can translate the members it reads later.
+            ScorecardBy.Channel => leads.Select(l => new Dim { Id = l.Id, Campaign = null, Channel = l.FirstChannel, Source = null, Persona = null }),
+            ScorecardBy.Source => leads.Select(l => new Dim { Id = l.Id, Campaign = null, Channel = null, Source = l.FirstSource, Persona = null }),
+            ScorecardBy.Persona => leads.Select(l => new Dim { Id = l.Id, Campaign = null, Channel = null, Source = null, Persona = l.PersonaId }),
+            _ => leads.Select(l => new Dim { Id = l.Id, Campaign = l.FirstCampaignId, Channel = null, Source = null, Persona = null }),
+        };
+        // One pass over the period's leads, each with its one narrow trigger-maintained milestone row (decision 021) instead of four
+        // probes of its transitions. A lead counts as accepted when it was ever
+        // accepted, rejected when it was rejected and never accepted (then under its latest reason).
+        var counts = await (from l in dims
                             join m in db.LeadMilestones.AsNoTracking() on l.Id equals m.LeadId into ms
                             from m in ms.DefaultIfEmpty()
                             select new
                             {
-                                l.FirstCampaignId,
-                                l.FirstChannel,
-                                l.FirstSource,
-                                l.PersonaId,
+                                l.Campaign,
+                                l.Channel,
+                                l.Source,
+                                l.Persona,
                                 Mql = m != null && m.MqlAt != null ? 1 : 0,
                                 Accepted = m != null && m.AcceptedAt != null ? 1 : 0,
                                 RejectedOnly = m != null && m.RejectedAt != null && m.AcceptedAt == null ? 1 : 0,
                                 Sql = m != null && m.SqlAt != null ? 1 : 0,
                                 Reason = m != null && m.RejectedAt != null && m.AcceptedAt == null ? m.RejectRule : null,
                             })
-            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId, x.Reason })
+            .GroupBy(x => new { x.Campaign, x.Channel, x.Source, x.Persona, x.Reason })
             .Select(g => new
             {
-                g.Key.FirstCampaignId,
-                g.Key.FirstChannel,
-                g.Key.FirstSource,
-                g.Key.PersonaId,
+                g.Key.Campaign,
+                g.Key.Channel,
+                g.Key.Source,
+                g.Key.Persona,
                 ByRule = g.Key.Reason,
                 Leads = g.Count(),
                 Mqls = g.Sum(x => x.Mql),
@@ -74,27 +84,27 @@ public static class LeadQualityScorecard
                 Sqls = g.Sum(x => x.Sql),
             }).ToListAsync(ct);
 
+        // Ratings and disputes are few next to leads: read from their side, grouped by the same dimension.
         var ratings = await (from r in db.Set<LeadRating>().AsNoTracking()
-                             join l in leads on r.LeadId equals l.Id
-                             select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, r.LeadQuality, r.MeetingQuality })
-            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
+                             join l in dims on r.LeadId equals l.Id
+                             select new { l.Campaign, l.Channel, l.Source, l.Persona, r.LeadQuality, r.MeetingQuality })
+            .GroupBy(x => new { x.Campaign, x.Channel, x.Source, x.Persona })
             .Select(g => new
             {
-                g.Key.FirstCampaignId,
-                g.Key.FirstChannel,
-                g.Key.FirstSource,
-                g.Key.PersonaId,
+                g.Key.Campaign,
+                g.Key.Channel,
+                g.Key.Source,
+                g.Key.Persona,
                 LeadSum = g.Sum(x => x.LeadQuality),
                 LeadN = g.Count(),
                 MeetingSum = g.Sum(x => x.MeetingQuality ?? 0),
                 MeetingN = g.Count(x => x.MeetingQuality != null),
             }).ToListAsync(ct);
-
         var disputes = await (from d in db.Set<Dispute>().AsNoTracking()
-                              join l in leads on d.LeadId equals l.Id
-                              select new { l.FirstCampaignId, l.FirstChannel, l.FirstSource, l.PersonaId, Overturned = d.Status == DisputeStatus.Overturned ? 1 : 0 })
-            .GroupBy(x => new { x.FirstCampaignId, x.FirstChannel, x.FirstSource, x.PersonaId })
-            .Select(g => new { g.Key.FirstCampaignId, g.Key.FirstChannel, g.Key.FirstSource, g.Key.PersonaId, Opened = g.Count(), Overturned = g.Sum(x => x.Overturned) })
+                              join l in dims on d.LeadId equals l.Id
+                              select new { l.Campaign, l.Channel, l.Source, l.Persona, Overturned = d.Status == DisputeStatus.Overturned ? 1 : 0 })
+            .GroupBy(x => new { x.Campaign, x.Channel, x.Source, x.Persona })
+            .Select(g => new { g.Key.Campaign, g.Key.Channel, g.Key.Source, g.Key.Persona, Opened = g.Count(), Overturned = g.Sum(x => x.Overturned) })
             .ToListAsync(ct);
 
         var campaigns = await db.Campaigns.AsNoTracking().Select(c => new { c.Id, c.Name, c.OwnerId }).ToDictionaryAsync(c => c.Id, ct);
@@ -121,7 +131,7 @@ public static class LeadQualityScorecard
         }
         foreach (var c in counts)
         {
-            var acc = Row(c.FirstCampaignId, c.FirstChannel, c.FirstSource, c.PersonaId);
+            var acc = Row(c.Campaign, c.Channel, c.Source, c.Persona);
             acc.Leads += c.Leads;
             acc.Mqls += c.Mqls;
             acc.Accepted += c.Accepted;
@@ -135,7 +145,7 @@ public static class LeadQualityScorecard
         }
         foreach (var r in ratings)
         {
-            var acc = Row(r.FirstCampaignId, r.FirstChannel, r.FirstSource, r.PersonaId);
+            var acc = Row(r.Campaign, r.Channel, r.Source, r.Persona);
             acc.LeadSum += r.LeadSum;
             acc.LeadN += r.LeadN;
             acc.MeetingSum += r.MeetingSum;
@@ -143,11 +153,21 @@ public static class LeadQualityScorecard
         }
         foreach (var d in disputes)
         {
-            var acc = Row(d.FirstCampaignId, d.FirstChannel, d.FirstSource, d.PersonaId);
+            var acc = Row(d.Campaign, d.Channel, d.Source, d.Persona);
             acc.DisputesOpened += d.Opened;
             acc.DisputesOverturned += d.Overturned;
         }
         return new Scorecard(by, from, to, [.. rows.Values.Select(a => a.ToRow()).OrderByDescending(r => r.Leads).ThenBy(r => r.Name, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>A lead and the one dimension grouped on (a class with settable members, so EF can read them back inside a query).</summary>
+    private sealed class Dim
+    {
+        public Guid Id { get; init; }
+        public Guid? Campaign { get; init; }
+        public Channel? Channel { get; init; }
+        public string? Source { get; init; }
+        public Guid? Persona { get; init; }
     }
 
     private sealed class Acc(string key, string name)
