@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Tandem.Data;
@@ -101,8 +100,9 @@ public static class AuthSetup
 {
     public static IServiceCollection AddTandemAuth(this IServiceCollection services, IConfiguration configuration)
     {
-        // Keys live in the database so every instance can read cookies, antiforgery tokens and encrypted secrets.
-        services.AddDataProtection().SetApplicationName("Tandem").PersistKeysToDbContext<TandemDb>();
+        // Keys live in the database so every instance can read cookies, antiforgery tokens and encrypted secrets;
+        // they are encrypted there with a certificate or key file kept outside it (KeyRing.cs).
+        services.AddTandemDataProtection(configuration);
         services.AddScoped<ApiKeyService>();
         services.AddSingleton<ApiKeyCache>();
         services
