@@ -29,6 +29,8 @@ public abstract class KeyRingTests(DatabaseProvider provider) : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    private static readonly XNamespace DataProtection = "http://schemas.asp.net/2015/03/dataProtection";
+
     private string KeyFile(string name) => Path.Combine(_folder, name);
 
     private static Task<TandemApp> AppAsync(DatabaseProvider provider, string keyFile, string? connectionString = null, bool createDatabase = true)
@@ -71,7 +73,7 @@ public abstract class KeyRingTests(DatabaseProvider provider) : IDisposable
         {
             var key = XElement.Parse(xml);
             Assert.Empty(key.Descendants("masterKey"));
-            var secret = Assert.Single(key.Descendants("encryptedSecret"));
+            var secret = Assert.Single(key.Descendants(DataProtection + "encryptedSecret"));
             Assert.Contains(nameof(KeyFileXmlDecryptor), (string?)secret.Attribute("decryptorType"), StringComparison.Ordinal);
         }
         // The key file was created on first start, readable by its owner only.
@@ -130,7 +132,7 @@ public abstract class KeyRingTests(DatabaseProvider provider) : IDisposable
         Assert.True(rows.Count >= 2);
         // Only the legacy key is in clear; every key this version wrote is encrypted.
         Assert.Equal([legacyXml], rows.Where(x => x.Contains("<masterKey", StringComparison.Ordinal)));
-        Assert.All(rows.Where(x => x != legacyXml), x => Assert.NotEmpty(XElement.Parse(x).Descendants("encryptedSecret")));
+        Assert.All(rows.Where(x => x != legacyXml), x => Assert.NotEmpty(XElement.Parse(x).Descendants(DataProtection + "encryptedSecret")));
     }
 
     [Fact]

@@ -51,8 +51,8 @@ public static class KeyRing
     }
 
     /// <summary>
-    /// <c>admin rotate-secrets</c>: reads every stored secret with the current key ring, revokes every key, creates a new one
-    /// (encrypted with the configured certificate or key file) and stores the secrets again under it. Everyone signs in again.
+    /// <c>admin rotate-secrets</c>: reads every stored secret with the current key ring, creates a new key (encrypted with the
+    /// configured certificate or key file), stores the secrets again under it, then revokes every older key. Everyone signs in again.
     /// </summary>
     public static async Task<int> RotateAsync(IServiceProvider services, TextWriter output)
     {
@@ -74,13 +74,13 @@ public static class KeyRing
         var smtp = notification?.SmtpPasswordProtected is { } sp1 ? settings.Unprotect(sp1) : null;
         var chat = notification?.ChatWebhookUrlProtected is { } c ? settings.Unprotect(c) : null;
 
-        // 2. A new key, the only one left valid.
+        var oldProbe = outbound.Protect([2]);
+
+        // 2. A new key, default at once.
         var keys = sp.GetRequiredService<IKeyManager>();
-        var now = DateTimeOffset.UtcNow;
-        keys.RevokeAllKeys(now, "admin rotate-secrets");
-        // The mass revocation covers keys created up to `now`; the new key must be created strictly after it.
-        await Task.Delay(TimeSpan.FromMilliseconds(20));
         var key = keys.CreateNewKey(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(90));
+        await WaitUntilAsync(() => outbound.Protect([1]) is { Length: >= 20 } p && new Guid(p.AsSpan(4, 16)) == key.KeyId,
+            $"The new data-protection key {key.KeyId} did not become the default key within 30 s; nothing was changed but the new key.");
 
         // 3. The secrets again, under the new key.
         foreach (var (e, secret, prev) in clearEndpoints)
@@ -96,10 +96,42 @@ public static class KeyRing
             notification.ChatWebhookUrlProtected = chat is null ? null : settings.Protect(chat);
         }
         await db.SaveChangesAsync();
+
+        // 4. Every older key revoked: cookies, antiforgery tokens and anything protected before the rotation stop working.
+        keys.RevokeAllKeys(key.CreationDate.AddMilliseconds(-1), "admin rotate-secrets");
+        await WaitUntilAsync(() => !CanUnprotect(outbound, oldProbe), "The old data-protection keys were revoked but this process still reads them.");
         output.WriteLine($"New data-protection key {key.KeyId}; every older key is revoked (everyone signs in again).");
         output.WriteLine($"Re-encrypted {clearEndpoints.Count} outbound webhook secret(s), {clearSources.Count} inbound webhook secret(s), " +
             $"the SMTP password ({(smtp is null ? "none set" : "set")}) and the chat webhook URL ({(chat is null ? "none set" : "set")}).");
         return 0;
+    }
+
+    /// <summary>
+    /// The key ring is cached and refreshed in the background, so right after a key is created or revoked a protector may still
+    /// use the old ring. A payload starts with a 4-byte magic header and the 16-byte id of the key that protected it.
+    /// </summary>
+    private static async Task WaitUntilAsync(Func<bool> done, string failure)
+    {
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            if (done())
+                return;
+            await Task.Delay(100);
+        }
+        throw new InvalidOperationException(failure);
+    }
+
+    private static bool CanUnprotect(IDataProtector protector, byte[] payload)
+    {
+        try
+        {
+            protector.Unprotect(payload);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 }
 
