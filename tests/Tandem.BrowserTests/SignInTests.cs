@@ -20,7 +20,7 @@ public sealed partial class SignInTests(SetUpAppFixture app) : BrowserTest<SetUp
         await Expect(page).ToHaveURLAsync(LoginForLeads());
 
         await Ui.SubmitLoginAsync(page, SetUpAppFixture.AdminEmail, "Wr0ngPassword!");
-        await Expect(page.GetByTestId("login-error")).ToHaveTextAsync("Email or password is incorrect.");
+        await Expect(page.GetByTestId("login-error")).ToHaveTextAsync("Sign-in failed: check your email and password. If it keeps failing, ask an admin.");
         await Expect(page).ToHaveURLAsync(LoginForLeads());
         await Expect(page.GetByTestId("current-user")).ToHaveCountAsync(0);
 

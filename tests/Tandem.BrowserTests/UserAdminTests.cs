@@ -3,7 +3,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Tandem.BrowserTests;
 
-/// <summary>An admin creates a user with a generated password; that user can sign in.</summary>
+/// <summary>An admin creates a user with a generated password; that user can sign in; deactivated, their open page closes.</summary>
 public sealed class UserAdminTests(SetUpAppFixture app) : BrowserTest<SetUpAppFixture>(app)
 {
     [Fact]
@@ -44,6 +44,15 @@ public sealed class UserAdminTests(SetUpAppFixture app) : BrowserTest<SetUpAppFi
             await other.GotoAsync("/settings/users");
             await Expect(other.GetByTestId("user-create")).ToHaveCountAsync(0);
             await Expect(other.Locator("body")).ToContainTextAsync("You do not have access to this page.");
+
+            // Deactivated by the admin, the user's open page is sent to the sign-in form within seconds: the circuit
+            // re-checks its session (decision 021a) and the reload closes it.
+            await other.GotoAsync("/");
+            await Expect(other.GetByTestId("page-title")).ToHaveTextAsync("Dashboard");
+            await Ui.WaitForCircuitAsync(other);
+            await row.GetByRole(AriaRole.Button, new() { Name = "Deactivate" }).ClickAsync();
+            await Expect(row).ToContainTextAsync("Deactivated");
+            await Expect(other).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/login"), new() { Timeout = 20_000 });
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -95,12 +96,22 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
         // TANDEM_TEST_LOGS=1 keeps the server's console log (errors behind a 500) when debugging a test.
         if (Environment.GetEnvironmentVariable("TANDEM_TEST_LOGS") != "1")
             builder.ConfigureLogging(l => l.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        // Like a real socket from the same machine: the peer is loopback, so X-Forwarded-For from a test is believed (ReverseProxy.cs).
+        builder.ConfigureTestServices(s => s.AddSingleton<Microsoft.AspNetCore.Hosting.IStartupFilter, LoopbackPeer>());
         if (TestServices is { } configure)
             builder.ConfigureTestServices(configure);
     }
 
     public HttpClient CreateBrowserClient() =>
         CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    /// <summary>A browser client whose requests arrive through the local proxy from <paramref name="address"/> (X-Forwarded-For).</summary>
+    public HttpClient CreateBrowserClientFrom(string address)
+    {
+        var client = CreateBrowserClient();
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+        return client;
+    }
 
     public HttpClient CreateApiClient(string? key = null)
     {
@@ -177,6 +188,19 @@ public sealed partial class TandemApp : WebApplicationFactory<Program>
             await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_postgresDatabase} WITH (FORCE)", conn);
             await cmd.ExecuteNonQueryAsync();
         }
+    }
+
+    private sealed class LoopbackPeer : Microsoft.AspNetCore.Hosting.IStartupFilter
+    {
+        public Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> Configure(Action<Microsoft.AspNetCore.Builder.IApplicationBuilder> next) => app =>
+        {
+            app.Use((ctx, nextMiddleware) =>
+            {
+                ctx.Connection.RemoteIpAddress ??= IPAddress.Loopback;
+                return nextMiddleware(ctx);
+            });
+            next(app);
+        };
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]

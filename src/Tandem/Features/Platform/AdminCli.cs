@@ -20,6 +20,9 @@ public static class AdminCli
                                                     Prints the key once; only its hash is stored.
           reset-password --email E                  Set a new generated password (printed once), sign the user out
                                                     everywhere and lift a lockout.
+          rotate-secrets                            Revoke every data-protection key, create a new one encrypted with
+                                                    the configured certificate or key file, and re-encrypt the stored
+                                                    webhook secrets, SMTP password and chat URL. Everyone signs in again.
           backup --to FILE                          SQLite: an online, consistent copy of the database to FILE (safe
                                                     while Tandem runs). PostgreSQL: use pg_dump (see docs/operations.md).
           help                                      Show this text.
@@ -53,6 +56,9 @@ public static class AdminCli
                     return await CreateApiKeyAsync(services, options, output, error);
                 case "reset-password":
                     return await ResetPasswordAsync(services, options, output, error);
+                case "rotate-secrets":
+                    await services.MigrateAsync();
+                    return await KeyRing.RotateAsync(services, output);
                 case "backup":
                     return await BackupAsync(services, options, output, error);
                 default:

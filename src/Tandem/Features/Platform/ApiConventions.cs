@@ -141,6 +141,9 @@ public static class ApiConventions
 {
     public const string RateLimitAuthForms = "auth-forms";
 
+    private static bool IsAuthForm(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && (request.Path.StartsWithSegments("/login") || request.Path.StartsWithSegments("/setup"));
+
     public static IServiceCollection AddTandemApiConventions(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<ApiOptions>(configuration.GetSection("Tandem:Api"));
@@ -175,8 +178,7 @@ public static class ApiConventions
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
             {
                 var ip = ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-                if (HttpMethods.IsPost(ctx.Request.Method) &&
-                    (ctx.Request.Path.StartsWithSegments("/login") || ctx.Request.Path.StartsWithSegments("/setup")))
+                if (IsAuthForm(ctx.Request))
                     return RateLimitPartition.GetFixedWindowLimiter($"auth:{ip}", _ => new FixedWindowRateLimiterOptions
                     {
                         PermitLimit = Math.Max(1, limits.AuthAttemptsPerMinute),
@@ -198,6 +200,18 @@ public static class ApiConventions
             {
                 var retryAfter = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
                 ctx.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (IsAuthForm(ctx.HttpContext.Request) && ctx.HttpContext.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+                {
+                    // A person at the sign-in or setup form reads a sentence, not JSON.
+                    var text = ctx.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Localization.IStringLocalizer<SharedResource>>();
+                    var message = System.Net.WebUtility.HtmlEncode(string.Format(System.Globalization.CultureInfo.CurrentCulture,
+                        text["Login.Throttled"], ctx.HttpContext.Response.Headers.RetryAfter.ToString()));
+                    ctx.HttpContext.Response.ContentType = "text/html; charset=utf-8";
+                    await ctx.HttpContext.Response.WriteAsync(
+                        $"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Tandem</title></head><body><p role=\"alert\">{message}</p>" +
+                        $"<p><a href=\"{ctx.HttpContext.Request.Path}\">{System.Net.WebUtility.HtmlEncode(text["Login.Title"])}</a></p></body></html>", ct);
+                    return;
+                }
                 var problems = ctx.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
                 await problems.WriteAsync(new ProblemDetailsContext
                 {

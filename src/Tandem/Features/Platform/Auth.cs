@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Tandem.Data;
@@ -101,8 +100,9 @@ public static class AuthSetup
 {
     public static IServiceCollection AddTandemAuth(this IServiceCollection services, IConfiguration configuration)
     {
-        // Keys live in the database so every instance can read cookies, antiforgery tokens and encrypted secrets.
-        services.AddDataProtection().SetApplicationName("Tandem").PersistKeysToDbContext<TandemDb>();
+        // Keys live in the database so every instance can read cookies, antiforgery tokens and encrypted secrets;
+        // they are encrypted there with a certificate or key file kept outside it (KeyRing.cs).
+        services.AddTandemDataProtection(configuration);
         services.AddScoped<ApiKeyService>();
         services.AddSingleton<ApiKeyCache>();
         services
@@ -111,9 +111,8 @@ public static class AuthSetup
                 o.User.RequireUniqueEmail = true;
                 o.Password.RequiredLength = 10;
                 o.Password.RequireNonAlphanumeric = false;
-                o.Lockout.AllowedForNewUsers = true;
-                o.Lockout.MaxFailedAccessAttempts = configuration.GetValue("Tandem:Auth:MaxFailedAccessAttempts", 5);
-                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(configuration.GetValue("Tandem:Auth:LockoutMinutes", 15));
+                // No hard lockout: anyone knowing an email could lock its owner out. SignInBackoff slows guessing per address instead.
+                o.Lockout.AllowedForNewUsers = false;
                 o.SignIn.RequireConfirmedAccount = false;
             })
             .AddEntityFrameworkStores<TandemDb>()
@@ -121,8 +120,17 @@ public static class AuthSetup
 
         services.AddAntiforgery(o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
 
-        // A deactivated user's cookie stops working within a minute (the security stamp is rotated on deactivation).
-        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.FromMinutes(1));
+        services.Configure<SessionOptions>(o =>
+        {
+            var auth = configuration.GetSection("Tandem:Auth");
+            auth.Bind(o);
+            // The setting's earlier name (hard lockout threshold) now sets when the backoff starts.
+            o.FreeFailedAttempts = auth.GetValue("MaxFailedAccessAttempts", o.FreeFailedAttempts);
+        });
+        services.AddSingleton<SessionGuard>();
+        services.AddSingleton<SignInBackoff>();
+        services.AddScoped<PasswordSignIn>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, SessionRevalidatingStateProvider>();
 
         services.ConfigureApplicationCookie(o =>
         {
@@ -136,6 +144,10 @@ public static class AuthSetup
             o.AccessDeniedPath = "/access-denied";
             o.ExpireTimeSpan = TimeSpan.FromHours(12);
             o.SlidingExpiration = true;
+            // Every request checks the session row, the security stamp and the active flag (cached a second or two per
+            // instance, SessionGuard): a logged-out or deactivated user's cookie stops working at once. This replaces
+            // Identity's SecurityStampValidator, which checks every 30 minutes and reissues the cookie when it does.
+            o.Events.OnValidatePrincipal = SessionGuard.ValidatePrincipalAsync;
             // The API answers 401/403 ProblemDetails, never a redirect to the login page.
             o.Events.OnRedirectToLogin = ctx => ApiAwareRedirect(ctx, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = ctx => ApiAwareRedirect(ctx, StatusCodes.Status403Forbidden);

@@ -61,9 +61,11 @@ public static class OperationsEndpoints
     /// <summary><c>POST /logout</c> (antiforgery-protected form post from the app bar).</summary>
     public static IEndpointRouteBuilder MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/logout", async (SignInManager<AppUser> signIn, [FromForm] string? returnUrl) =>
+        // Ends this browser's session for real (its server-side row is deleted, so a copy of the cookie stops working);
+        // the user's other devices stay signed in.
+        app.MapPost("/logout", async (HttpContext ctx, SignInManager<AppUser> signIn, SessionGuard sessions, TandemDb db, [FromForm] string? returnUrl) =>
         {
-            await signIn.SignOutAsync();
+            await sessions.EndAsync(ctx.User, signIn, db);
             return Results.LocalRedirect("/login");
         }).ExcludeFromDescription();
         return app;

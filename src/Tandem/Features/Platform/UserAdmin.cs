@@ -16,7 +16,7 @@ public sealed record UserResult<T>(T? Value, IReadOnlyDictionary<string, string[
 }
 
 /// <summary>Creates users, sets roles, deactivates and reactivates; the same rules for the UI, the API and the CLI.</summary>
-public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRole<Guid>> roles, TandemDb db, TimeProvider clock)
+public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRole<Guid>> roles, TandemDb db, TimeProvider clock, SessionGuard sessions)
 {
     public async Task EnsureRolesAsync()
     {
@@ -125,6 +125,7 @@ public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRo
         Audit(actor, actorId, "user.roles-set", user.Id, $"roles={string.Join(',', wanted)}");
         await db.SaveChangesAsync();
         await tx.CommitAsync();
+        sessions.Forget(user.Id);
         return UserResult<UserSummary>.Ok(ToSummary(user, wanted, clock.GetUtcNow()));
     }
 
@@ -141,10 +142,11 @@ public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRo
         {
             user.IsActive = active;
             user.DeactivatedAt = active ? null : clock.GetUtcNow();
-            // Rotating the stamp signs the user out everywhere within the validation interval.
+            // A new stamp and no session rows: every cookie and open page of the user stops working at once (SessionGuard).
             await users.UpdateSecurityStampAsync(user);
             Audit(actor, actorId, active ? "user.reactivated" : "user.deactivated", user.Id, $"email={user.Email}");
             await db.SaveChangesAsync();
+            await sessions.EndAllAsync(user.Id, db);
         }
         return UserResult<UserSummary>.Ok(ToSummary(user, [.. await users.GetRolesAsync(user)], clock.GetUtcNow()));
     }
@@ -169,6 +171,7 @@ public sealed class UserAdmin(UserManager<AppUser> users, RoleManager<IdentityRo
         await users.UpdateSecurityStampAsync(user);
         Audit(actor, actorId, "user.password-reset", user.Id, $"email={user.Email}");
         await db.SaveChangesAsync();
+        await sessions.EndAllAsync(user.Id, db);
         return UserResult<(UserSummary, string)>.Ok((ToSummary(user, [.. await users.GetRolesAsync(user)], clock.GetUtcNow()), password));
     }
 

@@ -29,7 +29,8 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
     IDataProtectionProvider protection, ILogger<WebhookIngest> log)
 {
     public const string UnbounceJsonField = "data.json";
-    private readonly IDataProtector _protector = protection.CreateProtector("Tandem.Capture.WebhookSource.Secret.v1");
+    public const string SecretPurpose = "Tandem.Capture.WebhookSource.Secret.v1";
+    private readonly IDataProtector _protector = protection.CreateProtector(SecretPurpose);
 
     public string Protect(string secret) => _protector.Protect(secret);
 
@@ -70,7 +71,8 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
         db.Set<WebhookDeadLetter>().Add(letter);
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
-        log.LogWarning("Webhook delivery to source {SourceId} dead-lettered as {DeadLetterId}: {Error}", source.Id, letter.Id, letter.Error);
+        // The reason names the fields at fault, never their values (a lead's email or name must not land in the logs).
+        log.LogWarning("Webhook delivery to source {SourceId} dead-lettered as {DeadLetterId}: {Reason}", source.Id, letter.Id, LogReason(letter.Error));
         return new DeliveryResult(null, false, letter.Id, letter.Error);
     }
 
@@ -103,6 +105,22 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
             return outcome.Succeeded ? (outcome, null, input.Warnings)
                 : (null, "Capture: " + string.Join("; ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")), []);
         }
+    }
+
+    /// <summary>"Capture (fields: email, phone)" from "Capture: email: 'x' is not … ; phone: …": paths kept, values dropped.</summary>
+    internal static string LogReason(string? error)
+    {
+        if (string.IsNullOrEmpty(error))
+            return "unknown";
+        if (error.StartsWith("The body is not valid JSON", StringComparison.Ordinal))
+            return "invalid JSON";
+        var colon = error.IndexOf(": ", StringComparison.Ordinal);
+        if (colon < 0)
+            return "unreadable body";
+        var fields = error[(colon + 2)..].Split("; ")
+            .Select(part => part.IndexOf(": ", StringComparison.Ordinal) is var i and > 0 ? part[..i] : "?")
+            .Where(f => f.Length <= 200).Distinct(StringComparer.Ordinal);
+        return $"{error[..colon]} (fields: {string.Join(", ", fields)})";
     }
 
     public static string SourceLabel(WebhookSource source) => "webhook:" + Truncate(source.Name, 100);

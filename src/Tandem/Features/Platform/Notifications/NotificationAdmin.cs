@@ -39,7 +39,8 @@ public sealed record QuietHours(TimeOnly Start, TimeOnly End, TimeZoneInfo Zone)
 public sealed class NotificationAdmin(TandemDb db, Notifier notifier, NotificationSignal signal, InAppNotifications inApp,
     IDataProtectionProvider protection, TimeProvider clock, IStringLocalizer<SharedResource> strings, OutboundWebhooks.TargetGuard guard)
 {
-    private readonly IDataProtector _protector = protection.CreateProtector("Tandem.Notifications.Settings.v1");
+    public const string SecretPurpose = "Tandem.Notifications.Settings.v1";
+    private readonly IDataProtector _protector = protection.CreateProtector(SecretPurpose);
 
     private async Task<NotificationSettings> LoadAsync(bool tracking, CancellationToken ct)
     {

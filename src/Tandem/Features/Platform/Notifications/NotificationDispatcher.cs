@@ -173,7 +173,9 @@ public sealed class NotificationDispatcher(
             var error = NotificationRules.Truncate(ex.Message, Notification.MaxErrorLength);
             if (ex.Permanent || row.Attempts >= settings.MaxAttempts)
             {
-                log.LogWarning("Notification {NotificationId} ({Channel}) failed after {Attempts} attempt(s): {Error}", row.Id, row.Channel, row.Attempts, error);
+                // The server's text can quote the recipient's address: it stays in the delivery log (admins only), not in the logs.
+                log.LogWarning("Notification {NotificationId} ({Channel}) failed after {Attempts} attempt(s); the reason is in the delivery log",
+                    row.Id, row.Channel, row.Attempts);
                 await FinishAsync(db, token, row.Id, NotificationStatus.Failed, error, ct);
                 return;
             }
