@@ -62,6 +62,9 @@ public static class NoteText
         return Sanitizer.Sanitize(text).Trim();
     }
 
+    /// <summary>Stored note HTML made safe again for display (defence in depth: rows written by other means are cleaned too).</summary>
+    public static string Render(string storedHtml) => Sanitizer.Sanitize(storedHtml);
+
     /// <summary>The visible text of stored note HTML (line breaks and block ends become new lines).</summary>
     public static string ToPlainText(string html)
     {

@@ -23,6 +23,8 @@ public sealed record WorkTarget(RecordKind Kind, Guid Id)
     public string Link => Kind == RecordKind.Lead ? $"/leads/{Id}" : $"/accounts/{Id}";
 }
 
+public sealed record PersonOption(Guid Id, string Name);
+
 public enum AccessVerdict
 {
     Allowed,
@@ -86,6 +88,31 @@ public sealed class WorkAccess(TandemDb db, ILeadAccess leads, CustomerService c
         if (me is null || !user.IsInRole(Roles.SalesManager))
             return false;
         return await ManagesAsync(me.Value, assignee, ct);
+    }
+
+    /// <summary>Active people, by name: whom a note may mention.</summary>
+    public async Task<List<PersonOption>> ActiveUsersAsync(CancellationToken ct) =>
+        [.. (await db.Users.AsNoTracking().Where(u => u.IsActive).Select(u => new { u.Id, u.DisplayName, u.Email }).Take(5000).ToListAsync(ct))
+            .Select(u => new PersonOption(u.Id, string.IsNullOrWhiteSpace(u.DisplayName) ? u.Email ?? "" : u.DisplayName))
+            .OrderBy(u => u.Name, StringComparer.CurrentCultureIgnoreCase)];
+
+    /// <summary>The people <paramref name="user"/> may give a task to (themselves first).</summary>
+    public async Task<List<PersonOption>> AssignableAsync(ClaimsPrincipal user, CancellationToken ct)
+    {
+        var me = Actor.From(user).Id;
+        var all = await ActiveUsersAsync(ct);
+        List<PersonOption> allowed;
+        if (IsAdmin(user))
+            allowed = all;
+        else if (me is { } m && user.IsInRole(Roles.SalesManager))
+        {
+            var members = await db.Set<SalesTeamMember>().AsNoTracking()
+                .Where(x => db.Set<SalesTeam>().Any(t => t.Id == x.TeamId && t.ManagerUserId == m)).Select(x => x.UserId).ToListAsync(ct);
+            allowed = [.. all.Where(p => p.Id == m || members.Contains(p.Id))];
+        }
+        else
+            allowed = [.. all.Where(p => p.Id == me)];
+        return [.. allowed.OrderBy(p => p.Id == me ? 0 : 1)];
     }
 
     /// <summary>Whether <paramref name="manager"/> manages a team <paramref name="member"/> belongs to.</summary>
