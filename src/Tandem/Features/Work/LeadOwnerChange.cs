@@ -25,13 +25,13 @@ public sealed class LeadOwnerChange(TandemDb db, ILeadAccess leads, HandoffSetup
     public async Task<bool> MayChangeAsync(ClaimsPrincipal user, Guid leadId, CancellationToken ct) =>
         (user.IsInRole(Roles.Admin) || user.IsInRole(Roles.SalesManager)) && await leads.MayAsync(db, user, leadId, LeadRight.Work, ct);
 
-    public async Task<WorkOutcome<Guid>> ChangeAsync(ClaimsPrincipal user, Guid leadId, OwnerChangeRequest body, CancellationToken ct)
+    public async Task<WorkItemOutcome<Guid>> ChangeAsync(ClaimsPrincipal user, Guid leadId, OwnerChangeRequest body, CancellationToken ct)
     {
         var lead = await db.Leads.FirstOrDefaultAsync(l => l.Id == leadId, ct);
         if (lead is null)
-            return WorkOutcome<Guid>.Missing;
+            return WorkItemOutcome<Guid>.Missing;
         if (!await MayChangeAsync(user, leadId, ct))
-            return WorkOutcome<Guid>.Refused;
+            return WorkItemOutcome<Guid>.Refused;
         var errors = new WorkErrors();
         var reason = body.Reason?.Trim();
         if (string.IsNullOrEmpty(reason))
@@ -50,7 +50,7 @@ public sealed class LeadOwnerChange(TandemDb db, ILeadAccess leads, HandoffSetup
         else if (owner.Id == lead.OwnerId)
             errors.Add("ownerId", "Work.Error.SameOwner");
         if (errors.Any)
-            return WorkOutcome<Guid>.Invalid(errors);
+            return WorkItemOutcome<Guid>.Invalid(errors);
 
         var actor = Actor.From(user);
         var now = clock.GetUtcNow();
@@ -87,7 +87,7 @@ public sealed class LeadOwnerChange(TandemDb db, ILeadAccess leads, HandoffSetup
                 db.Entry(audit).State = EntityState.Detached;
                 var failed = new WorkErrors();
                 failed.Add("ownerId", "Work.Error.OwnerChangeFailed");
-                return WorkOutcome<Guid>.Invalid(failed);
+                return WorkItemOutcome<Guid>.Invalid(failed);
             }
             return new(owner.Id);
         }

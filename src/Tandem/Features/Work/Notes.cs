@@ -24,7 +24,7 @@ public sealed class NotesService(TandemDb db, WorkAccess access, Notifier notifi
 {
     public const int MaxListed = 500;
 
-    public async Task<WorkOutcome<List<NoteView>>> ListAsync(ClaimsPrincipal user, WorkTarget target, CancellationToken ct)
+    public async Task<WorkItemOutcome<List<NoteView>>> ListAsync(ClaimsPrincipal user, WorkTarget target, CancellationToken ct)
     {
         var verdict = await access.CheckAsync(user, target, write: false, ct);
         if (verdict != AccessVerdict.Allowed)
@@ -34,7 +34,7 @@ public sealed class NotesService(TandemDb db, WorkAccess access, Notifier notifi
         return new([.. rows.Select(NoteView.From)]);
     }
 
-    public async Task<WorkOutcome<NoteView>> AddAsync(ClaimsPrincipal user, WorkTarget target, NoteRequest body, CancellationToken ct)
+    public async Task<WorkItemOutcome<NoteView>> AddAsync(ClaimsPrincipal user, WorkTarget target, NoteRequest body, CancellationToken ct)
     {
         var verdict = await access.CheckAsync(user, target, write: true, ct);
         if (verdict != AccessVerdict.Allowed)
@@ -43,7 +43,7 @@ public sealed class NotesService(TandemDb db, WorkAccess access, Notifier notifi
         var html = Validate(body, errors);
         var mentioned = html is null ? [] : await MentionsAsync(html, body.Mentions, errors, ct);
         if (errors.Any)
-            return WorkOutcome<NoteView>.Invalid(errors);
+            return WorkItemOutcome<NoteView>.Invalid(errors);
         var actor = Actor.From(user);
         var now = clock.GetUtcNow();
         var note = new Note
@@ -62,20 +62,20 @@ public sealed class NotesService(TandemDb db, WorkAccess access, Notifier notifi
         return new(NoteView.From(note));
     }
 
-    public async Task<WorkOutcome<NoteView>> EditAsync(ClaimsPrincipal user, Guid noteId, NoteRequest body, CancellationToken ct)
+    public async Task<WorkItemOutcome<NoteView>> EditAsync(ClaimsPrincipal user, Guid noteId, NoteRequest body, CancellationToken ct)
     {
         var note = await db.Notes.FirstOrDefaultAsync(n => n.Id == noteId, ct);
         if (note is null)
-            return WorkOutcome<NoteView>.Missing;
+            return WorkItemOutcome<NoteView>.Missing;
         if (!await MayChangeAsync(user, note, ct))
-            return WorkOutcome<NoteView>.Refused;
+            return WorkItemOutcome<NoteView>.Refused;
         var errors = new WorkErrors();
         if (note.Kind != NoteKind.Note)
             errors.Add("body", "Work.Error.NoteNotEditable");
         var html = errors.Any ? null : Validate(body, errors);
         var mentioned = html is null ? [] : await MentionsAsync(html, body.Mentions, errors, ct);
         if (errors.Any)
-            return WorkOutcome<NoteView>.Invalid(errors);
+            return WorkItemOutcome<NoteView>.Invalid(errors);
         var actor = Actor.From(user);
         var now = clock.GetUtcNow();
         note.Html = html!;
@@ -87,18 +87,18 @@ public sealed class NotesService(TandemDb db, WorkAccess access, Notifier notifi
         return new(NoteView.From(note));
     }
 
-    public async Task<WorkOutcome<bool>> DeleteAsync(ClaimsPrincipal user, Guid noteId, CancellationToken ct)
+    public async Task<WorkItemOutcome<bool>> DeleteAsync(ClaimsPrincipal user, Guid noteId, CancellationToken ct)
     {
         var note = await db.Notes.FirstOrDefaultAsync(n => n.Id == noteId, ct);
         if (note is null)
-            return WorkOutcome<bool>.Missing;
+            return WorkItemOutcome<bool>.Missing;
         if (!await MayChangeAsync(user, note, ct))
-            return WorkOutcome<bool>.Refused;
+            return WorkItemOutcome<bool>.Refused;
         if (note.Kind != NoteKind.Note)
         {
             var errors = new WorkErrors();
             errors.Add("id", "Work.Error.NoteNotEditable");
-            return WorkOutcome<bool>.Invalid(errors);
+            return WorkItemOutcome<bool>.Invalid(errors);
         }
         var now = clock.GetUtcNow();
         db.Notes.Remove(note);

@@ -68,7 +68,7 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
     public static readonly TimeSpan PastTolerance = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan MaxAhead = TimeSpan.FromDays(366 * 5);
 
-    public async Task<WorkOutcome<List<TaskView>>> ListAsync(ClaimsPrincipal user, WorkTarget target, CancellationToken ct)
+    public async Task<WorkItemOutcome<List<TaskView>>> ListAsync(ClaimsPrincipal user, WorkTarget target, CancellationToken ct)
     {
         var verdict = await access.CheckAsync(user, target, write: false, ct);
         if (verdict != AccessVerdict.Allowed)
@@ -78,7 +78,7 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
         return new(await ViewsAsync(rows, ct));
     }
 
-    public async Task<WorkOutcome<TaskView>> AddAsync(ClaimsPrincipal user, WorkTarget target, TaskRequest body, CancellationToken ct)
+    public async Task<WorkItemOutcome<TaskView>> AddAsync(ClaimsPrincipal user, WorkTarget target, TaskRequest body, CancellationToken ct)
     {
         var verdict = await access.CheckAsync(user, target, write: true, ct);
         if (verdict != AccessVerdict.Allowed)
@@ -97,7 +97,7 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
         else
             await ValidateAssigneeAsync(user, assignee.Value, errors, ct);
         if (errors.Any)
-            return WorkOutcome<TaskView>.Invalid(errors);
+            return WorkItemOutcome<TaskView>.Invalid(errors);
         var task = new TaskItem
         {
             LeadId = target.Kind == RecordKind.Lead ? target.Id : null,
@@ -117,13 +117,13 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
         return new((await ViewsAsync([task], ct))[0]);
     }
 
-    public async Task<WorkOutcome<TaskView>> UpdateAsync(ClaimsPrincipal user, Guid id, TaskPatch body, CancellationToken ct)
+    public async Task<WorkItemOutcome<TaskView>> UpdateAsync(ClaimsPrincipal user, Guid id, TaskPatch body, CancellationToken ct)
     {
         var task = await db.Tasks.FirstOrDefaultAsync(t => t.Id == id, ct);
         if (task is null)
-            return WorkOutcome<TaskView>.Missing;
+            return WorkItemOutcome<TaskView>.Missing;
         if (!await MayChangeAsync(user, task, ct))
-            return WorkOutcome<TaskView>.Refused;
+            return WorkItemOutcome<TaskView>.Refused;
         var now = clock.GetUtcNow();
         var actor = Actor.From(user);
         var errors = new WorkErrors();
@@ -141,7 +141,7 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
                 status = parsed;
         }
         if (errors.Any)
-            return WorkOutcome<TaskView>.Invalid(errors);
+            return WorkItemOutcome<TaskView>.Invalid(errors);
         if (title is not null)
             task.Title = title;
         if (body.DueAt is { } d)

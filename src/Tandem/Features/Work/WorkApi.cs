@@ -63,7 +63,7 @@ public static class WorkApi
         return api;
     }
 
-    private static Results<Ok<T>, Created<T>, NoContent, ValidationProblem, ProblemHttpResult> Result<T>(WorkOutcome<T> outcome, string what, string? created = null) =>
+    private static Results<Ok<T>, Created<T>, NoContent, ValidationProblem, ProblemHttpResult> Result<T>(WorkItemOutcome<T> outcome, string what, string? created = null) =>
         outcome switch
         {
             { Verdict: AccessVerdict.NotFound } => ApiConventions.NotFoundProblem($"No {what} with this id."),

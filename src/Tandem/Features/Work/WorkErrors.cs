@@ -34,9 +34,9 @@ public sealed class WorkErrors
 }
 
 /// <summary>What a note or task operation produced: the value, or why not (missing, not the caller's, field errors).</summary>
-public sealed record WorkOutcome<T>(T? Value, AccessVerdict Verdict = AccessVerdict.Allowed, Dictionary<string, WorkError[]>? Errors = null)
+public sealed record WorkItemOutcome<T>(T? Value, AccessVerdict Verdict = AccessVerdict.Allowed, Dictionary<string, WorkError[]>? Errors = null)
 {
-    public static WorkOutcome<T> Missing => new(default, AccessVerdict.NotFound);
-    public static WorkOutcome<T> Refused => new(default, AccessVerdict.Forbidden);
-    public static WorkOutcome<T> Invalid(WorkErrors errors) => new(default, AccessVerdict.Allowed, errors.ToDictionary());
+    public static WorkItemOutcome<T> Missing => new(default, AccessVerdict.NotFound);
+    public static WorkItemOutcome<T> Refused => new(default, AccessVerdict.Forbidden);
+    public static WorkItemOutcome<T> Invalid(WorkErrors errors) => new(default, AccessVerdict.Allowed, errors.ToDictionary());
 }
