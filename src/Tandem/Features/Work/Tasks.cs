@@ -74,7 +74,7 @@ public sealed class TasksService(TandemDb db, WorkAccess access, Notifier notifi
         if (verdict != AccessVerdict.Allowed)
             return new(null, verdict);
         var q = target.Kind == RecordKind.Lead ? db.Tasks.Where(t => t.LeadId == target.Id) : db.Tasks.Where(t => t.AccountId == target.Id);
-        var rows = await q.AsNoTracking().OrderBy(t => t.Status).ThenBy(t => t.DueAt).ThenBy(t => t.Id).Take(MaxListed).ToListAsync(ct);
+        var rows = await q.AsNoTracking().OrderBy(t => t.Status == TaskItemStatus.Done).ThenBy(t => t.DueAt).ThenBy(t => t.Id).Take(MaxListed).ToListAsync(ct);
         return new(await ViewsAsync(rows, ct));
     }
 
