@@ -16,6 +16,7 @@ using Tandem.Features.Platform.Notifications;
 using Tandem.Features.Platform.OutboundWebhooks;
 using Tandem.Features.Qualification;
 using Tandem.Features.Revenue;
+using Tandem.Features.Work;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -60,6 +61,7 @@ builder.Services.AddOutboundWebhooks(builder.Configuration);
 builder.Services.AddHandoff(builder.Configuration);
 builder.Services.AddFeedback(builder.Configuration);
 builder.Services.AddRevenue();
+builder.Services.AddWork();
 builder.Services.AddGoals();
 builder.Services.AddWeeklyReport(builder.Configuration);
 builder.Services.AddLocalization(o => o.ResourcesPath = "Resources");
@@ -124,6 +126,7 @@ api.MapRevenueReportsApi();
 api.MapCampaignResultsApi();
 api.MapGoalsApi();
 api.MapRevenueApi();
+api.MapWorkApi();
 app.MapCaptureChannels(api);
 
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();

@@ -53,6 +53,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<BantAssessment> BantAssessments => Set<BantAssessment>();
     public DbSet<Features.Handoff.Assignment> Assignments => Set<Features.Handoff.Assignment>();
     public DbSet<Features.Handoff.SlaTimer> SlaTimers => Set<Features.Handoff.SlaTimer>();
+    public DbSet<Features.Work.Note> Notes => Set<Features.Work.Note>();
+    public DbSet<Features.Work.TaskItem> Tasks => Set<Features.Work.TaskItem>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -80,6 +82,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
         Features.Platform.OutboundWebhooks.OutboundWebhookModel.Configure(builder);
         Features.Revenue.RevenueModel.Configure(builder);
         LeadRollups.Configure(builder);
+        Features.Work.WorkModel.Configure(builder);
 
         builder.Entity<AppUser>(e =>
         {

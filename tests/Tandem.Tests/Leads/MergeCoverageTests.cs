@@ -67,6 +67,17 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
             Reason = "test",
         },
         [typeof(SlaTimer)] = c => new SlaTimer { AssignmentId = ((Assignment)c.Parents[typeof(Assignment)]).Id, Kind = TimerKind.Breach, DueAt = c.Now.AddHours(1), Status = TimerStatus.Pending },
+        [typeof(Tandem.Features.Work.Note)] = c => new Tandem.Features.Work.Note { LeadId = c.LeadId, Html = "note", AuthorName = "rep", CreatedAt = c.Now },
+        [typeof(Tandem.Features.Work.TaskItem)] = c => new Tandem.Features.Work.TaskItem
+        {
+            LeadId = c.LeadId,
+            Title = "Call back",
+            DueAt = c.Now.AddDays(1),
+            AssigneeUserId = ((AppUser)c.Parents[typeof(AppUser)]).Id,
+            CreatedByName = "rep",
+            CreatedAt = c.Now,
+            UpdatedAt = c.Now,
+        },
         [typeof(WebhookDeadLetter)] = c => new WebhookDeadLetter { SourceId = c.WebhookSourceId, RawBody = "{}", Error = "replayed", ReceivedAt = c.Now, LeadId = c.LeadId },
     };
 
@@ -117,14 +128,15 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
             var survivor = new Lead { Email = "keep@acme.example", LastName = "Martin", Stage = LifecycleStage.Mql, FirstChannel = Channel.Email, CreatedAt = now, UpdatedAt = now, StageChangedAt = now };
             var merged = new Lead { Email = "gone@acme.example", LastName = "Martin", Stage = LifecycleStage.Mql, FirstChannel = Channel.Email, CreatedAt = now, UpdatedAt = now, StageChangedAt = now };
             var source = new WebhookSource { Name = "Hooks", Key = "merge-test-key" };
-            db.AddRange(survivor, merged, source);
+            var rep = new AppUser { Id = Guid.CreateVersion7(), UserName = "rep@acme.example", Email = "rep@acme.example", DisplayName = "Rep" };
+            db.AddRange(survivor, merged, source, rep);
             // The survivor is already in a rep's hands: the merged lead's open assignment must stop, not run a second SLA clock.
             db.Add(new Assignment { LeadId = survivor.Id, Tier = SlaTier.Hot, State = AssignmentState.Open, MqlAt = now, AssignedAt = now, Path = RoutingPath.TeamStrategy, Reason = "own" });
             await db.SaveChangesAsync(Ct);
 
             var linked = LeadLinked(db.Model);
             var order = linked.Select(x => x.Entity.ClrType).Distinct().Concat(Dependents(db.Model, linked.Select(x => x.Entity)).Select(e => e.ClrType)).ToList();
-            var parents = new Dictionary<Type, object>();
+            var parents = new Dictionary<Type, object> { [typeof(AppUser)] = rep };
             var rows = new List<object>();
             foreach (var type in order)
             {

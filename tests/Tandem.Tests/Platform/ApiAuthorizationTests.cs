@@ -175,6 +175,18 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         ("GET", "/api/v1/qualification/evidence", Scopes.Read),
         ("GET", "/api/v1/reports/lead-quality/trend", Scopes.Read),
         ("GET", "/api/v1/reports/lead-quality/trend.csv", Scopes.Read),
+        ("GET", "/api/v1/leads/{id:guid}/notes", Scopes.Read),
+        ("POST", "/api/v1/leads/{id:guid}/notes", Scopes.Ingest),
+        ("GET", "/api/v1/leads/{id:guid}/tasks", Scopes.Read),
+        ("POST", "/api/v1/leads/{id:guid}/tasks", Scopes.Ingest),
+        ("GET", "/api/v1/accounts/{id:guid}/notes", Scopes.Read),
+        ("POST", "/api/v1/accounts/{id:guid}/notes", Scopes.Ingest),
+        ("GET", "/api/v1/accounts/{id:guid}/tasks", Scopes.Read),
+        ("POST", "/api/v1/accounts/{id:guid}/tasks", Scopes.Ingest),
+        ("PATCH", "/api/v1/notes/{id:guid}", Scopes.Ingest),
+        ("DELETE", "/api/v1/notes/{id:guid}", Scopes.Ingest),
+        ("PATCH", "/api/v1/tasks/{id:guid}", Scopes.Ingest),
+        ("GET", "/api/v1/me/tasks", Scopes.Read),
     ];
 
     /// <summary>
@@ -225,6 +237,14 @@ public abstract class ApiAuthorizationTests(DatabaseProvider provider)
         // Both teams open disputes and resolve the other side's (which side is checked per dispute).
         ["POST /api/v1/leads/{id:guid}/disputes"] = [.. Roles.All],
         ["POST /api/v1/disputes/{id:guid}/resolve"] = [.. Roles.All],
+        // Everyone writes notes and tasks; which record and which note or task is checked per record (decision 021c).
+        ["POST /api/v1/leads/{id:guid}/notes"] = [.. Roles.All],
+        ["POST /api/v1/leads/{id:guid}/tasks"] = [.. Roles.All],
+        ["POST /api/v1/accounts/{id:guid}/notes"] = [.. Roles.All],
+        ["POST /api/v1/accounts/{id:guid}/tasks"] = [.. Roles.All],
+        ["PATCH /api/v1/notes/{id:guid}"] = [.. Roles.All],
+        ["DELETE /api/v1/notes/{id:guid}"] = [.. Roles.All],
+        ["PATCH /api/v1/tasks/{id:guid}"] = [.. Roles.All],
     };
 
     [Fact]

@@ -41,6 +41,11 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         // Marketing reads every lead and contests rejections; a rep's dispute of an MQL also needs Work (checked inside, 403).
         ["POST /api/v1/leads/{id:guid}/disputes"] = LeadRight.Read,
         ["GET /api/v1/leads/{id:guid}/disputes"] = LeadRight.Read,
+        // Notes and tasks (decision 021c): read with the lead; added by whoever works it or moves its stage (marketing too).
+        ["GET /api/v1/leads/{id:guid}/notes"] = LeadRight.Read,
+        ["POST /api/v1/leads/{id:guid}/notes"] = LeadRight.Annotate,
+        ["GET /api/v1/leads/{id:guid}/tasks"] = LeadRight.Read,
+        ["POST /api/v1/leads/{id:guid}/tasks"] = LeadRight.Annotate,
     };
 
     /// <summary>A body each route accepts far enough to reach its record check (the check runs first).</summary>
@@ -54,6 +59,8 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/stage"] = """{"action":"Recycle","reason":"test"}""",
         ["POST /api/v1/leads/{id:guid}/merge"] = "{}",
         ["POST /api/v1/leads/{id:guid}/rating"] = """{"leadQuality":3}""",
+        ["POST /api/v1/leads/{id:guid}/notes"] = """{"body":"Called, no answer."}""",
+        ["POST /api/v1/leads/{id:guid}/tasks"] = """{"title":"Call back","dueAt":"2999-01-01T09:00:00Z"}""",
     };
 
     [Fact]
@@ -134,7 +141,7 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
     private static bool Expected(string caller, string lead, LeadRight right) => (caller, right) switch
     {
         ("admin", _) => true,
-        ("marketer", LeadRight.Read or LeadRight.MoveStage) => true,
+        ("marketer", LeadRight.Read or LeadRight.MoveStage or LeadRight.Annotate) => true,
         ("marketer", LeadRight.Work) => false,
         ("managerA", LeadRight.Read) => true,
         ("managerA", _) => lead is "repA's" or "teamA queue" or "nobody's",
@@ -154,7 +161,8 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         // Reads first, then actions that change nothing another action needs (a touch, a work status), then the ones that end the MQL last.
         string[] order = ["GET /api/v1/leads/{id:guid}", "GET /api/v1/leads/{id:guid}/score", "GET /api/v1/leads/{id:guid}/assignments",
             "GET /api/v1/leads/{id:guid}/ratings", "GET /api/v1/leads/{id:guid}/disputes", "POST /api/v1/leads/{id:guid}/touches", "POST /api/v1/leads/{id:guid}/work-status",
-            "POST /api/v1/leads/{id:guid}/rating"];
+            "POST /api/v1/leads/{id:guid}/rating", "GET /api/v1/leads/{id:guid}/notes", "GET /api/v1/leads/{id:guid}/tasks", "POST /api/v1/leads/{id:guid}/notes",
+            "POST /api/v1/leads/{id:guid}/tasks"];
         foreach (var route in order)
         {
             var right = RecordRoutes[route]!.Value;

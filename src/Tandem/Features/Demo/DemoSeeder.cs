@@ -167,6 +167,10 @@ public sealed class DemoSeeder(TandemDb db, UserAdmin userAdmin, SetupState setu
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  feedback loop: '{DemoFeedback.CampaignName}' {loop.Status} after {loop.Rejected} rejections, {loop.Accepted} acceptances and {loop.Ratings} ratings; {loop.Disputes} disputes; {loop.WebhookDeliveries} webhook deliveries recorded ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
 
+            // Phase four: notes (one mentions a rep) and tasks (one overdue) on the first rep's leads.
+            var work = await DemoWork.SeedAsync(services, users, now, ct);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  notes and tasks: {work.Notes} notes, {work.Tasks} tasks ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+
             var accounts = await db.Accounts.CountAsync(ct);
             var leads = await db.Leads.CountAsync(ct);
             var activities = await db.Activities.CountAsync(ct);

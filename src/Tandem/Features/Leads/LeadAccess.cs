@@ -14,6 +14,8 @@ public enum LeadRight
     Work,
     /// <summary>Lifecycle moves (advance, recycle, disqualify, reopen): marketing's and the owner's.</summary>
     MoveStage,
+    /// <summary>Add notes and tasks: whoever may work the lead or move its stage (marketing adds notes to every lead it reads).</summary>
+    Annotate,
 }
 
 /// <summary>
@@ -48,7 +50,7 @@ public sealed record LeadAccessScope(
         {
             LeadRight.Read => ReadAll || mine || inMyQueue,
             LeadRight.Work => CanWorkAtAll && (WorkAll || mine || inMyQueue),
-            LeadRight.MoveStage => MoveStageAll || (CanWorkAtAll && (WorkAll || mine || inMyQueue)),
+            LeadRight.MoveStage or LeadRight.Annotate => MoveStageAll || (CanWorkAtAll && (WorkAll || mine || inMyQueue)),
             _ => false,
         };
     }
