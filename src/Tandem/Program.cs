@@ -16,6 +16,7 @@ using Tandem.Features.Platform.Notifications;
 using Tandem.Features.Platform.OutboundWebhooks;
 using Tandem.Features.Qualification;
 using Tandem.Features.Revenue;
+using Tandem.Features.Privacy;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -50,6 +51,8 @@ builder.Services.AddSingleton<AccountDirectory>();
 builder.Services.AddSingleton<CaptureQueue>();
 builder.Services.AddQualification();
 builder.Services.AddScoped<CaptureService>();
+builder.Services.AddScoped<Tandem.Features.Privacy.PrivacyService>();
+Tandem.Features.Leads.ErasureHash.Configure(builder.Configuration["Tandem:Privacy:HashKey"]);
 builder.Services.AddScoped<ActivityCapture>();
 builder.Services.AddScoped<IdempotencyStore>();
 builder.Services.AddCaptureChannels(builder.Configuration);
@@ -108,6 +111,7 @@ app.MapScalarApiReference("/docs/api", o => o
 var api = app.MapGroup("/api/v1").RejectUndefinedEnumArguments();
 api.MapPlatformApi();
 api.MapLeadsApi();
+api.MapPrivacyApi();
 api.MapCaptureApi();
 api.MapImportsApi();
 api.MapCaptureSettingsApi();
