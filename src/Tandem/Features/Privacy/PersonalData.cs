@@ -54,13 +54,13 @@ public static class PersonalData
         return await db.Set<TEntity>().AsNoTracking().Where(isLead).ToListAsync(ct);
     }
 
-    /// <summary>One row as column → value, in model order.</summary>
+    /// <summary>One row as property (camelCase, as everywhere in the API) → value, in model order.</summary>
     public static Dictionary<string, object?> ToRecord(IEntityType entity, object row)
     {
         var record = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var property in entity.GetProperties())
             if (property.PropertyInfo is { } info)
-                record[property.Name] = info.GetValue(row) switch
+                record[System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(property.Name)] = info.GetValue(row) switch
                 {
                     Enum e => e.ToString(),
                     byte[] => null,
