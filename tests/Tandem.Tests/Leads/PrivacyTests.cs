@@ -338,6 +338,76 @@ public abstract class PrivacyTests(DatabaseProvider provider)
             return 0;
         });
     }
+
+    private static string Here([System.Runtime.CompilerServices.CallerFilePath] string file = "") => file;
+
+    [Fact]
+    public async Task FormsWebhooksAndImportsRefuseAnErasedPersonWithoutKeepingTheirData()
+    {
+        await using var app = await TandemApp.CreateAsync(provider);
+        var admin = app.CreateApiClient(await app.CreateApiKeyAsync(Scopes.Admin, Scopes.Ingest, Scopes.Read));
+        var anonymous = app.CreateApiClient();
+        const string hookEmail = "laura.petit@acme-industrie.fr";
+        var sourceResponse = await admin.PostAsJsonAsync("/api/v1/webhook-sources", new { name = "Typeform", preset = "typeform" }, Ct);
+        Assert.Equal(HttpStatusCode.Created, sourceResponse.StatusCode);
+        var hookPath = (await sourceResponse.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("endpointPath").GetString()!;
+        var payload = Tandem.Tests.Capture.CaptureChannelRulesTests.Payload("typeform.json", Path.Combine(Path.GetDirectoryName(Here())!, "..", "Capture", "x.cs"));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.PostAsync(hookPath, new StringContent(payload, System.Text.Encoding.UTF8, "application/json"), Ct)).StatusCode);
+        // Without a phone: the webhook's sample person has one that Person() shares.
+        var formLeadId = await CaptureAsync(admin, new { email = Email, firstName = First, lastName = Last });
+        var hookLeadId = await DbAsync(app, db => db.Leads.Where(l => l.Email == hookEmail).Select(l => l.Id).SingleAsync(Ct));
+        foreach (var id in new[] { formLeadId, hookLeadId })
+            Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/v1/leads/{id}/erase", new { reason = "Request", blockRecapture = true }, Ct)).StatusCode);
+
+        // Webhook: 200 "blocked", no lead, no dead letter.
+        var hook = await anonymous.PostAsync(hookPath, new StringContent(payload, System.Text.Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, hook.StatusCode);
+        Assert.Equal("blocked", (await hook.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("status").GetString());
+
+        // Form: the visitor sees the usual answer, nothing is stored.
+        var formResponse = await admin.PostAsJsonAsync("/api/v1/forms", new
+        {
+            name = "Newsletter",
+            fields = new object[] { new { name = "email", label = "Email", required = true, type = "Email" }, new { name = "firstName", label = "First name" } },
+            minFillSeconds = 3,
+        }, Ct);
+        Assert.Equal(HttpStatusCode.Created, formResponse.StatusCode);
+        var formKey = (await formResponse.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("key").GetString();
+        var submitted = await anonymous.PostAsync($"/f/{formKey}", new StringContent($$"""{"email":"{{Email}}","firstName":"{{First}}","_ts":6000}""",
+            System.Text.Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+
+        // CSV import: the row fails with the reason and without its value; the other row is imported.
+        var csv = new MultipartFormDataContent();
+        var file = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes($"email,firstName\n{Email},{First}\nfresh.person@privacy.example,Fresh\n"));
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv");
+        csv.Add(file, "file", "list.csv");
+        var started = await admin.PostAsync("/api/v1/imports", csv, Ct);
+        Assert.True(started.StatusCode == HttpStatusCode.Accepted, await started.Content.ReadAsStringAsync(Ct));
+        var jobId = (await started.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetGuid();
+        JsonElement job = default;
+        for (var i = 0; i < 300; i++)
+        {
+            job = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/imports/{jobId}", Ct);
+            if (job.GetProperty("status").GetString() is not ("Pending" or "Running"))
+                break;
+            await Task.Delay(100, Ct);
+        }
+        Assert.Equal("Completed", job.GetProperty("status").GetString());
+        Assert.True(job.GetProperty("rowsFailed").GetInt32() == 1, job.GetRawText());
+        Assert.Equal(1, job.GetProperty("rowsCreated").GetInt32());
+        var errors = await admin.GetStringAsync($"/api/v1/imports/{jobId}/errors.csv", Ct);
+        Assert.Contains("erased", errors, StringComparison.Ordinal);
+        Assert.DoesNotContain(Email, errors, StringComparison.OrdinalIgnoreCase);
+
+        await DbAsync(app, async db =>
+        {
+            Assert.Equal(0, await db.Leads.CountAsync(l => l.Email == Email || l.Email == hookEmail, Ct));
+            Assert.Equal(0, await db.WebhookDeadLetters.CountAsync(Ct));
+            Assert.Equal(1, await db.Leads.CountAsync(l => l.Email == "fresh.person@privacy.example", Ct));
+            return 0;
+        });
+    }
 }
 
 public sealed class PrivacyOnSqlite() : PrivacyTests(DatabaseProvider.Sqlite);
