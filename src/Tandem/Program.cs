@@ -14,9 +14,9 @@ using Tandem.Features.Leads;
 using Tandem.Features.Platform;
 using Tandem.Features.Platform.Notifications;
 using Tandem.Features.Platform.OutboundWebhooks;
+using Tandem.Features.Privacy;
 using Tandem.Features.Qualification;
 using Tandem.Features.Revenue;
-using Tandem.Features.Privacy;
 
 var launch = LaunchArguments.Parse(args);
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
