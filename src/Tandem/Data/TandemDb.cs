@@ -31,6 +31,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     public DbSet<LeadMilestone> LeadMilestones => Set<LeadMilestone>();
     /// <summary>Trigger-maintained (decision 021): never written by the application.</summary>
     public DbSet<CampaignVerdict> CampaignVerdicts => Set<CampaignVerdict>();
+    public DbSet<ConsentEntry> ConsentEntries => Set<ConsentEntry>();
+    public DbSet<ErasureBlock> ErasureBlocks => Set<ErasureBlock>();
     public DbSet<Campaign> Campaigns => Set<Campaign>();
     public DbSet<CampaignSpend> CampaignSpend => Set<CampaignSpend>();
     public DbSet<Persona> Personas => Set<Persona>();
@@ -73,6 +75,7 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
     {
         base.OnModelCreating(builder);
         CaptureChannels.ConfigureModel(builder);
+        ConsentModel.Configure(builder);
         Features.Capture.CsvImport.ImportJob.Configure(builder);
         Features.Capture.CaptureSettings.Configure(builder);
         QualificationModel.Configure(builder);
@@ -140,6 +143,8 @@ public abstract class TandemDb(DbContextOptions options) : IdentityDbContext<App
             e.Property(l => l.ConsentSource).HasMaxLength(200);
             e.Property(l => l.CustomFields).HasMaxLength(16000);
             e.Ignore(l => l.DisplayName);
+            e.Ignore(l => l.IsErased);
+            e.Property(l => l.ErasedBy).HasMaxLength(256);
             // One person = one lead: each identifier is unique where present.
             // Indexes on columns that are often empty at capture (no phone, no owner, no persona yet) are partial: a new lead adds no entry
             // for an empty value, which nobody looks up, and every entry is work on the capture path (decision 009).

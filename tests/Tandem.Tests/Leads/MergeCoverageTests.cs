@@ -29,10 +29,10 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private sealed record RowContext(Guid LeadId, Guid WebhookSourceId, IReadOnlyDictionary<Type, object> Parents, DateTimeOffset Now);
+    internal sealed record RowContext(Guid LeadId, Guid WebhookSourceId, IReadOnlyDictionary<Type, object> Parents, DateTimeOffset Now);
 
     /// <summary>A valid row of each entity type that refers to a lead (or hangs on such a row), for the given lead.</summary>
-    private static readonly Dictionary<Type, Func<RowContext, object>> Builders = new()
+    internal static readonly Dictionary<Type, Func<RowContext, object>> Builders = new()
     {
         [typeof(Activity)] = c => new Activity { LeadId = c.LeadId, Type = ActivityType.PageView, OccurredAt = c.Now, CreatedAt = c.Now, Url = "https://a.example/" },
         [typeof(StageTransition)] = c => new StageTransition { LeadId = c.LeadId, To = LifecycleStage.Mql, At = c.Now, ByRule = "test" },
@@ -78,6 +78,7 @@ public abstract class MergeCoverageTests(DatabaseProvider provider)
             CreatedAt = c.Now,
             UpdatedAt = c.Now,
         },
+        [typeof(ConsentEntry)] = c => new ConsentEntry { LeadId = c.LeadId, Purpose = ConsentPurpose.Email, Action = ConsentAction.Granted, At = c.Now, CreatedAt = c.Now },
         [typeof(WebhookDeadLetter)] = c => new WebhookDeadLetter { SourceId = c.WebhookSourceId, RawBody = "{}", Error = "replayed", ReceivedAt = c.Now, LeadId = c.LeadId },
     };
 

@@ -183,6 +183,8 @@ public sealed class ActivityCapture(TandemDb db, CaptureCatalog catalog, TimePro
             var errors = new FieldErrors();
             if (lead is null)
                 errors.Add("leadId", "No lead matches this id or identifier; capture the lead first (POST /api/v1/leads).");
+            else if (lead.ErasedAt is not null)
+                errors.Add("leadId", "This lead was erased at the person's request; no activity is recorded on it.");
             CaptureCatalog.CampaignRef? campaign = null;
             if (input.CampaignId is { } cid && !snapshot.CampaignsById.TryGetValue(cid, out campaign))
                 errors.Add("campaignId", $"No campaign with id {cid}.");

@@ -9,7 +9,8 @@ public sealed record CaptureLeadResponse(Guid Id, bool Created);
 
 public sealed record BatchItemResult(int Index, string Status, Guid? Id, IReadOnlyDictionary<string, string[]>? Errors);
 
-public sealed record BatchResponse(int Created, int Merged, int Invalid, IReadOnlyList<BatchItemResult> Items);
+/// <param name="Blocked">Items refused because their person was erased with re-capture blocked (status <c>blocked</c>).</param>
+public sealed record BatchResponse(int Created, int Merged, int Invalid, IReadOnlyList<BatchItemResult> Items, int Blocked = 0);
 
 public sealed record CaptureActivityResponse(Guid Id);
 
@@ -132,13 +133,14 @@ public static class CaptureApi
             var o = outcomes[k];
             results[valid[k].Index] = o.Succeeded
                 ? new BatchItemResult(valid[k].Index, status(o), o.LeadId, null)
-                : new BatchItemResult(valid[k].Index, "invalid", null, o.Errors);
+                : new BatchItemResult(valid[k].Index, o.Blocked ? "blocked" : "invalid", null, o.Errors);
         }
         return TypedResults.Ok(Summarise(results!));
     }
 
     private static BatchResponse Summarise(BatchItemResult[] results) => new(
-        results.Count(r => r.Status == "created"), results.Count(r => r.Status == "merged"), results.Count(r => r.Status == "invalid"), results);
+        results.Count(r => r.Status == "created"), results.Count(r => r.Status == "merged"), results.Count(r => r.Status == "invalid"), results,
+        results.Count(r => r.Status == "blocked"));
 
     private static List<JsonElement>? BatchItems(JsonElement json) =>
         json.ValueKind == JsonValueKind.Object && json.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array && items.GetArrayLength() > 0

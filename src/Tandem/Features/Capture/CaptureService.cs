@@ -35,9 +35,17 @@ public sealed record CaptureContext(string Source, ActivityType ActivityType = A
 }
 
 /// <summary>The outcome of capturing one lead: the lead (created or merged) or the field errors that stopped it.</summary>
-public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDictionary<string, string[]>? Errors)
+/// <param name="Blocked">
+/// The person was erased at their request with re-capture blocked (decision 021b): nothing was stored, and channels must not keep the
+/// submission anywhere else (no dead letter, no import error value).
+/// </param>
+public sealed record CaptureOutcome(Guid? LeadId, bool Created, IReadOnlyDictionary<string, string[]>? Errors, bool Blocked = false)
 {
     public bool Succeeded => Errors is null;
+
+    public const string BlockedMessage = "Blocked: this person's data was erased at their request and re-capture is refused.";
+
+    public static CaptureOutcome BlockedOutcome(string field) => new(null, false, new Dictionary<string, string[]> { [field] = [BlockedMessage] }, true);
 }
 
 /// <summary>
@@ -64,7 +72,9 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
         public List<Activity> Activities { get; } = [];
         /// <summary><c>lead.created</c> outbox rows, only when an endpoint subscribes (committed with the leads).</summary>
         public List<Platform.OutboundWebhooks.WebhookDelivery> Webhooks { get; } = [];
-        public System.Collections.IList[] Tables => [Accounts, Leads, Transitions, Activities, Webhooks];
+        /// <summary>Consent ledger entries of the consents captured (decision 021b).</summary>
+        public List<ConsentEntry> Consents { get; } = [];
+        public System.Collections.IList[] Tables => [Accounts, Leads, Transitions, Activities, Webhooks, Consents];
     }
 
     public async Task<CaptureOutcome> CaptureAsync(LeadInput input, CaptureContext context, CancellationToken ct = default) =>
@@ -88,6 +98,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
             else
                 prepared.Add(item with { Index = i });
         }
+        if (prepared.Count > 0)
+            prepared = await RefuseErasedAsync(prepared, outcomes, ct);
         if (prepared.Count == 0)
             return outcomes!;
 
@@ -131,6 +143,33 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 await Task.Delay(Random.Shared.Next(1, 5 * attempt), ct);
             }
         }
+    }
+
+    /// <summary>
+    /// Refuses the submissions of people erased with re-capture blocked (one indexed lookup of the keyed hashes of their email and
+    /// phone): each gets a <see cref="CaptureOutcome.Blocked"/> outcome on its identifier; the others go on.
+    /// </summary>
+    private async Task<List<Prepared>> RefuseErasedAsync(List<Prepared> prepared, CaptureOutcome?[] outcomes, CancellationToken ct)
+    {
+        var hashes = prepared.SelectMany(p => ErasureHash.For(p.Input.Email, p.Input.Phone)).Distinct().ToList();
+        if (hashes.Count == 0)
+            return prepared;
+        var blocked = (await db.Set<ErasureBlock>().AsNoTracking().Where(b => hashes.Contains(b.Hash)).Select(b => b.Hash).ToListAsync(ct)).ToHashSet();
+        if (blocked.Count == 0)
+            return prepared;
+        var kept = new List<Prepared>(prepared.Count);
+        foreach (var item in prepared)
+        {
+            if (item.Input.Email is { } email && blocked.Contains(ErasureHash.Of("email", email)))
+                outcomes[item.Index] = CaptureOutcome.BlockedOutcome("email");
+            else if (item.Input.Phone is { } phone && blocked.Contains(ErasureHash.Of("phone", phone)))
+                outcomes[item.Index] = CaptureOutcome.BlockedOutcome("phone");
+            else
+                kept.Add(item);
+        }
+        if (kept.Count < prepared.Count)
+            log.LogInformation("Capture refused {Count} submission(s) of erased people (re-capture blocked)", prepared.Count - kept.Count);
+        return kept;
     }
 
     private sealed record Prepared(LeadInput Input, CaptureCatalog.CampaignRef? Campaign, Channel Channel, string? CustomJson, int Index = 0);
@@ -394,9 +433,14 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 lead.Stage = stage;
                 lead.StageChangedAt = at;
             }
+            List<ConsentEntry>? consents = null;
             if (isNew || context.Policy == MergePolicy.Update)
             {
                 Merge(lead, input, item, at, isNew, byEmail, byPhone, byExternal, context);
+                // Every consent a submission gives is a ledger entry, older ones too (the lead's flags only follow newer ones).
+                if (input.Consent is { } consent)
+                    consents = ConsentModel.EntriesFor(lead.Id, consent.EmailOptIn, consent.DoNotEmail, consent.DoNotCall, consent.Text,
+                        context.Source, at, now, context.ActorUserId, input.ClientIp);
                 // A CRM's lead status: the work status of a lead in MQL (or of a new lead given one).
                 if (input.InitialWorkStatus is { } work && (isNew || lead.Stage == LifecycleStage.Mql))
                     lead.WorkStatus = work;
@@ -414,6 +458,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                     results.Add((item.Index, new CaptureOutcome(lead.Id, false, null)));
                     continue;
                 }
+                if (consents is not null)
+                    added.Consents.AddRange(consents);
                 var note = new Activity
                 {
                     LeadId = lead.Id,
@@ -435,6 +481,8 @@ public sealed class CaptureService(TandemDb db, CaptureCatalog catalog, AccountD
                 continue;
             }
 
+            if (consents is not null)
+                added.Consents.AddRange(consents);
             var activity = new Activity
             {
                 LeadId = lead.Id,

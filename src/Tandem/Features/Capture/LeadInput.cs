@@ -38,6 +38,8 @@ public sealed class LeadInput
     public string? LandingPage { get; set; }
     public Guid? CampaignId { get; set; }
     public ConsentInput? Consent { get; set; }
+    /// <summary>The submitter's IP address, when the channel knows it (public forms): kept on the consent ledger entry.</summary>
+    public string? ClientIp { get; set; }
     /// <summary>Raw custom-field values by key; checked against the defined custom fields when captured.</summary>
     public Dictionary<string, string?> CustomFields { get; } = new(StringComparer.Ordinal);
     /// <summary>Lifecycle stage given by a source system (CSV import from another CRM); used on creation, and to move forward only.</summary>

@@ -103,6 +103,13 @@ public sealed class Lead
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>When the person's data was erased at their request (decision 021b); the row stays as an anonymous tombstone.</summary>
+    public DateTimeOffset? ErasedAt { get; set; }
+    /// <summary>Who erased it (a user's name or an API key's label).</summary>
+    public string? ErasedBy { get; set; }
+
+    public bool IsErased => ErasedAt is not null;
+
     public string DisplayName =>
         string.Join(' ', new[] { FirstName, LastName }.Where(s => !string.IsNullOrWhiteSpace(s))) is { Length: > 0 } name
             ? name

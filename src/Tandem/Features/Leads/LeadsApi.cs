@@ -8,7 +8,8 @@ using Tandem.Features.Platform;
 namespace Tandem.Features.Leads;
 
 public sealed record LeadListItem(Guid Id, string? Email, string? FirstName, string? LastName, string? Company, string? JobTitle,
-    string? Country, LifecycleStage Stage, int FitScore, int EngagementScore, Channel? FirstChannel, Guid? OwnerId, DateTimeOffset CreatedAt);
+    string? Country, LifecycleStage Stage, int FitScore, int EngagementScore, Channel? FirstChannel, Guid? OwnerId, DateTimeOffset CreatedAt,
+    bool? EmailOptIn = null, bool DoNotEmail = false, bool DoNotCall = false, DateTimeOffset? ErasedAt = null);
 
 /// <summary>
 /// A page of leads. <see cref="TotalCount"/> is exact up to <see cref="LeadsApi.CountCap"/>; above it the count stops there and
@@ -24,7 +25,8 @@ public sealed record LeadDetail(Guid Id, string? Email, string? Phone, string? E
     string? FirstName, string? LastName, string? JobTitle, string? Company, int? CompanySize, string? Industry, string? Country,
     string? City, string? Language, Guid? AccountId, Guid? OwnerId, Guid? PersonaId, LifecycleStage Stage, WorkStatus WorkStatus,
     int FitScore, int EngagementScore, Channel? FirstChannel, string? FirstSource, Guid? FirstCampaignId,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineItem> Timeline, IReadOnlyList<StageChange> Stages);
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<TimelineItem> Timeline, IReadOnlyList<StageChange> Stages,
+    Privacy.LeadConsent? Consent = null, DateTimeOffset? ErasedAt = null, string? ErasedBy = null);
 
 /// <summary>The orders the lead list offers; each ends on the id so pages are stable and every order is served by an index.</summary>
 public enum LeadSort
@@ -175,7 +177,7 @@ public static class LeadsApi
         var counted = await q.Select(l => l.Id).Take(CountCap + 1).CountAsync(ct);
         var items = await Order(q, sort).Skip((pageNumber - 1) * pageSize).Take(pageSize)
             .Select(l => new LeadListItem(l.Id, l.Email, l.FirstName, l.LastName, l.Company, l.JobTitle, l.Country, l.Stage,
-                l.FitScore, l.EngagementScore, l.FirstChannel, l.OwnerId, l.CreatedAt))
+                l.FitScore, l.EngagementScore, l.FirstChannel, l.OwnerId, l.CreatedAt, l.EmailOptIn, l.DoNotEmail, l.DoNotCall, l.ErasedAt))
             .ToListAsync(ct);
         return new LeadPage(items, pageNumber, pageSize, Math.Min(counted, CountCap), counted > CountCap);
     }
@@ -201,7 +203,8 @@ public static class LeadsApi
             .Select(t => new StageChange(t.From, t.To, t.At, t.ByUserId, t.ByRule, t.Reason)).ToListAsync(ct);
         return TypedResults.Ok(new LeadDetail(l.Id, l.Email, l.Phone, l.ExternalSystem, l.ExternalId, l.FirstName, l.LastName, l.JobTitle,
             l.Company, l.CompanySize, l.Industry, l.Country, l.City, l.Language, l.AccountId, l.OwnerId, l.PersonaId, l.Stage, l.WorkStatus,
-            l.FitScore, l.EngagementScore, l.FirstChannel, l.FirstSource, l.FirstCampaignId, l.CreatedAt, l.UpdatedAt, timeline, stages));
+            l.FitScore, l.EngagementScore, l.FirstChannel, l.FirstSource, l.FirstCampaignId, l.CreatedAt, l.UpdatedAt, timeline, stages,
+            Privacy.PrivacyService.ConsentOf(l, await Privacy.PrivacyService.LedgerAsync(db, id, ct)), l.ErasedAt, l.ErasedBy));
     }
 
     /// <summary>Groups of likely duplicates, limited to the leads the caller may read (a group needs two of them).</summary>

@@ -155,7 +155,9 @@ public sealed class ImportRunner(TandemDb db, CaptureService capture, CaptureCat
                     if (!outcome.Succeeded)
                     {
                         var (row, record) = batch.Sources[i];
-                        batch.Problems.AddRange(ImportMapping.Problems(plan, row, record, outcome.Errors!));
+                        var problems = ImportMapping.Problems(plan, row, record, outcome.Errors!);
+                        // An erased person (re-capture blocked): the row is reported as refused, without its value (decision 021b).
+                        batch.Problems.AddRange(outcome.Blocked ? problems.Select(p => p with { Value = null }) : problems);
                         failed++;
                         continue;
                     }

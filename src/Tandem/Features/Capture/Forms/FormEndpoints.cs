@@ -146,7 +146,7 @@ public static class FormEndpoints
             posted = [.. multipart.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value.ToString()))];
         }
 
-        var result = await forms.SubmitAsync(form, posted, checkBots: true, ct);
+        var result = await forms.SubmitAsync(form, posted, checkBots: true, ct, http.Connection.RemoteIpAddress?.ToString());
         if (result.Verdict == SubmissionVerdict.Invalid)
         {
             return wantsJson

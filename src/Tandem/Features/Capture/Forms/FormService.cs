@@ -29,6 +29,9 @@ public sealed record SubmissionResult(SubmissionVerdict Verdict, Guid? LeadId = 
 /// <summary>Web forms: definitions (create, update, deactivate) and submissions (bot traps, then Capture).</summary>
 public sealed class FormService(TandemDb db, CaptureService capture, CaptureCatalog catalog, TimeProvider clock, ILogger<FormService> log)
 {
+    /// <summary>The drop reason of a submission by an erased person whose re-capture is blocked.</summary>
+    public const string ErasedDropReason = "erased";
+
     private static readonly Meter Meter = new("Tandem.Capture.Forms");
     private static readonly Counter<long> Dropped = Meter.CreateCounter<long>("tandem.forms.submissions.dropped", description: "Form submissions silently dropped by a bot trap");
 
@@ -85,7 +88,8 @@ public sealed class FormService(TandemDb db, CaptureService capture, CaptureCata
     /// Runs the bot traps (unless <paramref name="checkBots"/> is false, for the settings page's test button), then captures.
     /// A dropped submission is logged and counted but otherwise looks exactly like an accepted one to the caller.
     /// </summary>
-    public async Task<SubmissionResult> SubmitAsync(LeadForm form, IReadOnlyList<KeyValuePair<string, string?>> posted, bool checkBots, CancellationToken ct)
+    public async Task<SubmissionResult> SubmitAsync(LeadForm form, IReadOnlyList<KeyValuePair<string, string?>> posted, bool checkBots, CancellationToken ct,
+        string? clientIp = null)
     {
         if (checkBots)
         {
@@ -105,7 +109,16 @@ public sealed class FormService(TandemDb db, CaptureService capture, CaptureCata
         var input = FormRules.ToLeadInput(form, posted, await CustomKeysAsync(ct), errors, (await catalog.GetAsync(ct)).DefaultPhoneRegion);
         if (errors.Any)
             return new SubmissionResult(SubmissionVerdict.Invalid, Errors: errors.ToDictionary());
+        input.ClientIp = clientIp;
         var outcome = await capture.CaptureAsync(input, new CaptureContext("form:" + form.Key, FormIntents.ActivityOf(form.Intent)), ct);
+        if (outcome.Blocked)
+        {
+            // An erased person's address (re-capture blocked): nothing is stored, and the visitor sees the usual thanks, so whoever types
+            // an address never learns that its owner asked for erasure (decision 021b). Counted and logged as a drop.
+            Dropped.Add(1, new KeyValuePair<string, object?>("reason", ErasedDropReason));
+            log.LogInformation("Form {FormKey} submission refused: the person was erased with re-capture blocked", form.Key);
+            return new SubmissionResult(SubmissionVerdict.Dropped, DropReason: ErasedDropReason);
+        }
         return outcome.Succeeded
             ? new SubmissionResult(SubmissionVerdict.Accepted, outcome.LeadId)
             : new SubmissionResult(SubmissionVerdict.Invalid, Errors: outcome.Errors);

@@ -88,6 +88,9 @@ public static class WebhookEndpoints
                 // Values kept on the activity but not in their field (a country or phone that could not be read).
                 warnings = result.Warnings?.Select(w => new { field = w.Field, value = w.Value, message = w.Message }),
             });
+        // An erased person: 200 with status "blocked", so the sender does not retry; nothing is kept (decision 021b).
+        if (result.Blocked)
+            return TypedResults.Ok(new { ok = false, status = "blocked", detail = result.Error });
         // 202 so the sender does not retry a payload that will never map; it waits in the dead-letter list.
         return TypedResults.Json(new
         {

@@ -6,7 +6,8 @@ using Tandem.Data;
 
 namespace Tandem.Features.Capture.Webhooks;
 
-public sealed record DeliveryResult(Guid? LeadId, bool Created, Guid? DeadLetterId, string? Error, IReadOnlyList<FieldWarning>? Warnings = null)
+public sealed record DeliveryResult(Guid? LeadId, bool Created, Guid? DeadLetterId, string? Error, IReadOnlyList<FieldWarning>? Warnings = null,
+    bool Blocked = false)
 {
     public bool Captured => LeadId is not null;
 }
@@ -58,6 +59,12 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
                     string.Join(", ", warnings.Select(w => w.Field)));
             return new DeliveryResult(outcome.LeadId, outcome.Created, null, null, warnings);
         }
+        if (error == BlockedError)
+        {
+            // An erased person (re-capture blocked): refused, and never dead-lettered, which would keep their data (decision 021b).
+            log.LogInformation("Webhook delivery to source {SourceId} refused: the person was erased with re-capture blocked", source.Id);
+            return new DeliveryResult(null, false, null, CaptureOutcome.BlockedMessage, Blocked: true);
+        }
         var letter = new WebhookDeadLetter
         {
             SourceId = source.Id,
@@ -102,6 +109,8 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
                 input.CampaignId = campaign;
             input.Extra["webhook"] = source.Name;
             var outcome = await capture.CaptureAsync(input, new CaptureContext(SourceLabel(source), source.ActivityType), ct);
+            if (outcome.Blocked)
+                return (null, BlockedError, []);
             return outcome.Succeeded ? (outcome, null, input.Warnings)
                 : (null, "Capture: " + string.Join("; ", outcome.Errors!.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")), []);
         }
@@ -122,6 +131,8 @@ public sealed class WebhookIngest(TandemDb db, CaptureService capture, CaptureCa
             .Where(f => f.Length <= 200).Distinct(StringComparer.Ordinal);
         return $"{error[..colon]} (fields: {string.Join(", ", fields)})";
     }
+    /// <summary>The capture error of a delivery refused because its person was erased with re-capture blocked.</summary>
+    public const string BlockedError = "Capture: " + CaptureOutcome.BlockedMessage;
 
     public static string SourceLabel(WebhookSource source) => "webhook:" + Truncate(source.Name, 100);
 

@@ -97,6 +97,16 @@ public sealed class NotificationDispatcher(
                 .SetProperty(n => n.Attempts, n => n.Attempts + 1), ct);
     }
 
+    /// <summary>Whether the address is a lead's that opted out of email (or was erased with re-capture blocked).</summary>
+    internal static async Task<bool> DoNotEmailAsync(TandemDb db, string address, CancellationToken ct)
+    {
+        var email = address.Trim().ToLowerInvariant();
+        if (await db.Leads.AsNoTracking().AnyAsync(l => l.Email == email && (l.DoNotEmail || l.EmailOptIn == false), ct))
+            return true;
+        var hash = Leads.ErasureHash.Of("email", email);
+        return await db.ErasureBlocks.AsNoTracking().AnyAsync(b => b.Hash == hash, ct);
+    }
+
     private async Task DeliverAsync(TandemDb db, Guid token, Notification row, SendingSettings settings, string? recipientName, CancellationToken ct)
     {
         if (row.Channel == NotificationChannel.InApp)
@@ -113,6 +123,11 @@ public sealed class NotificationDispatcher(
             NotificationChannel.Chat when settings.ChatWebhook is null => "Chat delivery is off or not configured (Settings → Notifications).",
             _ => null,
         };
+        // Tandem emails its users, never its leads; should an address also be a lead's marked do-not-email (or erased), it is not
+        // sent to (decision 021b): do-not-email is honoured by the only email path there is.
+        if (off is null && row.Channel == NotificationChannel.Email && row.RecipientAddress is { } address &&
+            await DoNotEmailAsync(db, address, ct))
+            off = "The address belongs to a lead marked do-not-email; Tandem does not email it.";
         if (off is not null)
         {
             await FinishAsync(db, token, row.Id, NotificationStatus.Skipped, off, ct);
