@@ -78,12 +78,14 @@ public abstract class PrivacyTests(DatabaseProvider provider)
             var source = new WebhookSource { Name = "Hooks", Key = "privacy-test-key" };
             var endpoint = new WebhookEndpoint { Url = "https://hooks.example/in", Events = "lead.created", SecretProtected = "x", CreatedAt = now, UpdatedAt = now };
             var job = new ImportJob { FileName = "list.csv", FilePath = "/nonexistent/list.csv", Encoding = "utf-8", Delimiter = ",", Settings = "{}", CreatedBy = "test" };
-            db.AddRange(source, endpoint, job);
+            // A teammate for the rows that name a user (a task's assignee).
+            var teammate = new AppUser { UserName = "teammate@privacy.example", NormalizedUserName = "TEAMMATE@PRIVACY.EXAMPLE", Email = "teammate@privacy.example", DisplayName = "Teammate", CreatedAt = now };
+            db.AddRange(source, endpoint, job, teammate);
             await db.SaveChangesAsync(Ct);
             var references = LeadReferences.Find(db.Model);
             var linked = references.Select(r => r.Entity).Distinct().ToList();
             var dependents = db.Model.GetEntityTypes().Where(e => !linked.Contains(e) && e.GetForeignKeys().Any(fk => linked.Contains(fk.PrincipalEntityType))).ToList();
-            var parents = new Dictionary<Type, object>();
+            var parents = new Dictionary<Type, object> { [typeof(AppUser)] = teammate };
             foreach (var entity in linked.Concat(dependents))
             {
                 var row = MergeCoverageTests.Builders[entity.ClrType](new MergeCoverageTests.RowContext(leadId, source.Id, parents, now));

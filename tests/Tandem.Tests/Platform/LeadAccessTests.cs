@@ -46,6 +46,12 @@ public abstract class LeadAccessTests(DatabaseProvider provider)
         ["POST /api/v1/leads/{id:guid}/notes"] = LeadRight.Annotate,
         ["GET /api/v1/leads/{id:guid}/tasks"] = LeadRight.Read,
         ["POST /api/v1/leads/{id:guid}/tasks"] = LeadRight.Annotate,
+        // Privacy rights (decision 021b): export and erasure are the workspace admin's (scope admin only); a withdrawal of consent is
+        // recorded by whoever may read the lead, a grant needs the right to move its stage.
+        ["GET /api/v1/leads/{id:guid}/privacy-export"] = null,
+        ["POST /api/v1/leads/{id:guid}/erase"] = null,
+        ["POST /api/v1/leads/{id:guid}/consent/withdraw"] = LeadRight.Read,
+        ["POST /api/v1/leads/{id:guid}/consent/grant"] = LeadRight.MoveStage,
     };
 
     /// <summary>A body each route accepts far enough to reach its record check (the check runs first).</summary>

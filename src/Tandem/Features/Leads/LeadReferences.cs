@@ -17,7 +17,8 @@ public sealed record LeadReference(IEntityType Entity, IProperty Property)
 /// Every column that refers to a lead, read from the EF model so a table added later is found without anyone listing it:
 /// a property of a foreign key whose principal is <see cref="Lead"/>, or a <see cref="Guid"/> property named <c>LeadId</c>
 /// (decision 009 dropped some foreign keys to leads for capture speed; the name is the convention that keeps them found).
-/// Rows that hang on such a row (SLA timers on an assignment) follow it without being re-pointed.
+/// Rows that hang on such a row (SLA timers on an assignment) follow it without being re-pointed. Trigger-maintained tables
+/// (<see cref="LeadRollups"/>) are left to their triggers.
 /// </summary>
 public static class LeadReferences
 {
@@ -29,7 +30,8 @@ public static class LeadReferences
     {
         var lead = m.FindEntityType(typeof(Lead)) ?? throw new InvalidOperationException("The model has no Lead entity.");
         var found = new List<LeadReference>();
-        foreach (var entity in m.GetEntityTypes().Where(e => e != lead && !e.IsOwned() && e.GetTableName() is not null).OrderBy(e => e.GetTableName(), StringComparer.Ordinal))
+        foreach (var entity in m.GetEntityTypes().Where(e => e != lead && !e.IsOwned() && e.GetTableName() is not null
+                     && e.FindAnnotation(LeadRollups.DerivedAnnotation) is null).OrderBy(e => e.GetTableName(), StringComparer.Ordinal))
             foreach (var property in entity.GetProperties())
             {
                 if (property.IsPrimaryKey() || (Nullable.GetUnderlyingType(property.ClrType) ?? property.ClrType) != typeof(Guid))

@@ -42,16 +42,22 @@ public sealed class CampaignVerdict
 
 public static class LeadRollups
 {
+    /// <summary>Marks an entity written only by the database's triggers: a merge does not re-point it (the triggers follow the moved
+    /// transitions), and nothing else writes it.</summary>
+    public const string DerivedAnnotation = "Tandem:DerivedByTriggers";
+
     public static void Configure(ModelBuilder builder)
     {
         builder.Entity<LeadMilestone>(e =>
         {
+            e.HasAnnotation(DerivedAnnotation, true);
             e.HasKey(m => m.LeadId);
             e.Property(m => m.RejectRule).HasMaxLength(200);
             e.HasIndex(m => m.MqlAt);
         });
         builder.Entity<CampaignVerdict>(e =>
         {
+            e.HasAnnotation(DerivedAnnotation, true);
             e.HasKey(v => v.TransitionId);
             e.Property(v => v.Rule).HasMaxLength(200);
             e.HasIndex(v => new { v.CampaignId, v.At, v.TransitionId });

@@ -192,7 +192,7 @@ public static class ProfileApi
     }
 
     private static async Task<Results<NoContent, ValidationProblem, NotFound, ProblemHttpResult>> ChangePasswordAsync(PasswordChangeInput input,
-        ProfileService profiles, SignInManager<AppUser> signIn, ClaimsPrincipal who, CancellationToken ct)
+        ProfileService profiles, SignInManager<AppUser> signIn, SessionGuard sessions, TandemDb db, ClaimsPrincipal who, CancellationToken ct)
     {
         if (Me(who) is not { } id)
             return NoAccount();
@@ -201,9 +201,10 @@ public static class ProfileApi
             return TypedResults.NotFound();
         if (errors.Any)
             return TypedResults.ValidationProblem(errors.ToDictionary());
-        // A new password ends my other sessions (new security stamp); this one is re-issued so I stay signed in here.
-        if (await signIn.UserManager.FindByIdAsync(id.ToString()) is { } user)
-            await signIn.RefreshSignInAsync(user);
+        // A new password ends every session of mine (new security stamp); a browser session that asked gets a new one, so I stay
+        // signed in here.
+        if (who.Identity?.AuthenticationType == IdentityConstants.ApplicationScheme && await signIn.UserManager.FindByIdAsync(id.ToString()) is { } user)
+            await sessions.StartAsync(signIn, db, user, persistent: false);
         return TypedResults.NoContent();
     }
 }
