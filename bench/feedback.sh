@@ -2,7 +2,8 @@
 # The feedback loop at scale on PostgreSQL (issue #14), in process against Tandem's own code (Release):
 #  (a) the lead-quality scorecard by campaign over 500 campaigns, 1M leads and 200k dispositions (target < 1 s), next to the
 #      raw ceiling: one hand-written SQL statement computing the same per-campaign counts, measured in the same run;
-#  (b) the campaign guard's evaluation added to a disposition (target p99 < 5 ms), next to one primary-key read round trip.
+#  (b) the campaign guard's evaluation added to a disposition (target p99 < 5 ms), next to one primary-key read round trip;
+#  (c) what the rollup triggers (decision 021) add to writing one disposition: the same INSERT with the triggers on and off.
 # Data is generated once (INSERT … SELECT generate_series) in the database and reused while it exists; KEEP_DB=1 keeps it.
 # Usage: bench/feedback.sh [campaigns=500] [leads=1000000] [dispositions=200000] [runs=20]      Results: artifacts/bench/feedback.md
 # BENCH_PG="Host=…;Port=…;Username=…" uses an existing PostgreSQL server (database bench_feedback) instead of a throwaway one.
