@@ -192,15 +192,16 @@ public sealed class InboxTests(InboxAppFixture app) : BrowserTest<InboxAppFixtur
         await ScreenshotAsync(page, "NotificationBellOpen");
 
         // Opening one marks it read and goes to its lead. (The SLA monitor may escalate more breaches meanwhile, so the badge's count
-        // is no proof: the opened message itself must be listed as read.)
-        var opened = (await items.First.InnerTextAsync()).Trim();
+        // is no proof, and the list shows unread messages first, so a read one may be below the fold: the opened message must no longer
+        // be listed as unread — it was the newest unread a moment ago.)
+        var opened = await items.First.GetAttributeAsync("data-notification-id");
+        Assert.False(string.IsNullOrEmpty(opened));
         await items.First.ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/leads/[0-9a-f-]{36}$"));
         await Ui.WaitForCircuitAsync(page);
         await bell.ClickAsync();
         await Expect(items.First).ToBeVisibleAsync();
-        var readNow = page.Locator("[data-testid=notification-item][data-unread=false]").Filter(new() { HasText = opened.Split('\n')[0].Trim() });
-        await Expect(readNow).Not.ToHaveCountAsync(0);
+        await Expect(page.Locator($"[data-testid=notification-item][data-notification-id='{opened}'][data-unread=true]")).ToHaveCountAsync(0);
         await page.Keyboard.PressAsync("Escape");
         for (var tries = 0; tries < 5 && await items.CountAsync() > 0; tries++)
         {

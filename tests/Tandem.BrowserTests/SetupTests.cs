@@ -17,7 +17,7 @@ public sealed class SetupTests(TandemAppFixture app) : BrowserTest<TandemAppFixt
         await Expect(page).ToHaveURLAsync(Url("/"));
         await Ui.WaitForCircuitAsync(page);
         await Expect(page.GetByTestId("nav").Locator("a")).ToHaveTextAsync(
-            ["Dashboard", "Leads", "Imports", "Inbox", "Speed to lead", "Pipeline", "Campaigns", "Goals", "Qualification", "Reports", "SLA report", "Weekly smarketing report", "Lead quality", "Settings"]);
+            ["Dashboard", "Leads", "Imports", "Inbox", "My tasks", "Speed to lead", "Pipeline", "Campaigns", "Goals", "Qualification", "Reports", "SLA report", "Weekly smarketing report", "Lead quality", "Settings"]);
         await Expect(page.GetByTestId("page-title")).ToHaveTextAsync("Dashboard");
         await Expect(page.GetByTestId("current-user")).ToHaveTextAsync("ada@example.test");
         await Expect(page.GetByTestId("logout")).ToBeVisibleAsync();
